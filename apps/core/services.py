@@ -1,0 +1,110 @@
+"""Writes of the shared kernel: API clients, the outbox, the exception queue, the audit log."""
+
+from __future__ import annotations
+
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.api_auth import generate_key, hash_key
+from apps.core.enums import Channel, ExceptionStatus
+from apps.core.errors import InvalidTransition, ValidationFailed
+from apps.core.models import ApiClient, AuditEntry, ExceptionItem, OutboxEvent
+
+
+def create_api_client(*, name: str, channel: str, actor_label: str = "") -> tuple[ApiClient, str]:
+    """A new API client and its raw key. The raw key is returned once and never stored."""
+    name = name.strip()
+    if not name:
+        raise ValidationFailed("An API client needs a name.", field="name")
+    if channel not in Channel.values:
+        raise ValidationFailed(
+            f"Unknown channel {channel!r}; choose one of {', '.join(Channel.values)}.",
+            field="channel",
+        )
+    raw_key = generate_key()
+    with transaction.atomic():
+        client = ApiClient.objects.create(
+            name=name, channel=channel, key_prefix=raw_key[:10], key_hash=hash_key(raw_key)
+        )
+        record_audit(action="api_client.created", obj=client, actor_label=actor_label,
+                     data={"name": name, "channel": channel})
+    return client, raw_key
+
+
+def revoke_api_client(*, client_id: int, actor_label: str = "") -> None:
+    with transaction.atomic():
+        ApiClient.objects.filter(pk=client_id).update(is_active=False)
+        record_audit(action="api_client.revoked", object_type="ApiClient", object_id=client_id,
+                     actor_label=actor_label)
+
+
+def write_outbox(*, topic: str, aggregate_type: str, aggregate_id: int, payload: dict) -> OutboxEvent:
+    return OutboxEvent.objects.create(
+        topic=topic, aggregate_type=aggregate_type, aggregate_id=aggregate_id, payload=payload
+    )
+
+
+def record_audit(*, action: str, obj=None, object_type: str = "", object_id=None, data=None,
+                 actor_user=None, actor_client=None, actor_label: str = "") -> AuditEntry:
+    if obj is not None:
+        object_type = type(obj).__name__
+        object_id = obj.pk
+    return AuditEntry.objects.create(
+        action=action,
+        object_type=object_type,
+        object_id="" if object_id is None else str(object_id),
+        data=data or {},
+        actor_user=actor_user,
+        actor_client=actor_client,
+        actor_label=actor_label,
+    )
+
+
+def open_exception(*, kind: str, title: str, dedupe_key: str = "", detail: str = "",
+                   platform: str = "", location_code: str = "", data: dict | None = None,
+                   units: int = 0, value_amount: int = 0, currency: str = "") -> ExceptionItem:
+    """Open an exception, or count another occurrence of the open one with the same cause."""
+    fields = dict(kind=kind, title=title[:255], detail=detail, platform=platform,
+                  location_code=location_code, data=data or {}, units=units,
+                  value_amount=value_amount, currency=currency, dedupe_key=dedupe_key)
+    if not dedupe_key:
+        return ExceptionItem.objects.create(**fields)
+    try:
+        with transaction.atomic():
+            return ExceptionItem.objects.create(**fields)
+    except IntegrityError:
+        open_item = ExceptionItem.objects.get(dedupe_key=dedupe_key, status=ExceptionStatus.OPEN)
+        ExceptionItem.objects.filter(pk=open_item.pk).update(
+            occurrences=F("occurrences") + 1, units=F("units") + units,
+            value_amount=F("value_amount") + value_amount, detail=detail or open_item.detail,
+            data=data or open_item.data, updated_at=timezone.now(),
+        )
+        open_item.refresh_from_db()
+        return open_item
+
+
+def close_exception(*, exception_id: int, status: str, reason: str = "", user=None,
+                    actor_label: str = "") -> ExceptionItem:
+    """Resolve or ignore an open exception. Ignoring needs a reason."""
+    if status not in (ExceptionStatus.RESOLVED, ExceptionStatus.IGNORED):
+        raise ValidationFailed("An exception closes as resolved or ignored.", field="status")
+    if status == ExceptionStatus.IGNORED and not reason.strip():
+        raise ValidationFailed("Say why the exception is ignored.", field="reason")
+    with transaction.atomic():
+        changed = ExceptionItem.objects.filter(
+            pk=exception_id, status=ExceptionStatus.OPEN
+        ).update(status=status, close_reason=reason, closed_at=timezone.now(), closed_by=user)
+        if changed != 1:
+            raise InvalidTransition(f"Exception #{exception_id} is not open.")
+        record_audit(action=f"exception.{status}", object_type="ExceptionItem",
+                     object_id=exception_id, data={"reason": reason}, actor_user=user,
+                     actor_label=actor_label)
+    return ExceptionItem.objects.get(pk=exception_id)
+
+
+def resolve_exceptions_by_key(*, dedupe_key: str, reason: str) -> int:
+    """Close the open exception whose cause has since gone away (a later push succeeded)."""
+    return ExceptionItem.objects.filter(dedupe_key=dedupe_key, status=ExceptionStatus.OPEN).update(
+        status=ExceptionStatus.RESOLVED, close_reason=reason, closed_at=timezone.now()
+    )

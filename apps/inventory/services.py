@@ -1,0 +1,201 @@
+"""Every stock change: one conditional UPDATE or a locked read-modify-write, plus a ledger row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.core.errors import ValidationFailed
+from apps.core.services import record_audit, write_outbox
+from apps.inventory.enums import MovementReason
+from apps.inventory.exceptions import StockShortage
+from apps.inventory.locks import lock_stock_levels
+from apps.inventory.models import StockLevel, StockMovement
+
+
+@dataclass(frozen=True)
+class StockRequest:
+    """`quantity` units of the variant whose level at the order's location is `level_id`."""
+
+    level_id: int
+    quantity: int
+
+
+@dataclass(frozen=True)
+class Shortfall:
+    level_id: int
+    requested: int
+    available_before: int
+
+    @property
+    def units_short(self) -> int:
+        return self.requested - max(0, min(self.requested, self.available_before))
+
+
+def _merged(requests: list[StockRequest]) -> list[StockRequest]:
+    """One request per level, in level-id order: the lock order every writer shares."""
+    totals: dict[int, int] = {}
+    for request in requests:
+        totals[request.level_id] = totals.get(request.level_id, 0) + request.quantity
+    return [StockRequest(level_id, quantity) for level_id, quantity in sorted(totals.items())]
+
+
+def _movements(requests, *, reason, on_hand_sign, committed_sign, order_id, reference, actor,
+               occurred_at):
+    return [
+        StockMovement(
+            level_id=r.level_id, reason=reason, on_hand_delta=on_hand_sign * r.quantity,
+            committed_delta=committed_sign * r.quantity, order_id=order_id,
+            reference=reference, actor=actor, occurred_at=occurred_at,
+        )
+        for r in requests
+    ]
+
+
+def reserve_stock(*, requests: list[StockRequest], order_id: int, actor: str = "",
+                  occurred_at: datetime | None = None) -> None:
+    """Commit stock for a refusable order: all lines or none. Call inside the order's
+    transaction, as its last statements; raises StockShortage on the first short line."""
+    merged = _merged(requests)
+    StockMovement.objects.bulk_create(_movements(
+        merged, reason=MovementReason.RESERVATION, on_hand_sign=0, committed_sign=1,
+        order_id=order_id, reference="", actor=actor, occurred_at=occurred_at or timezone.now(),
+    ))
+    for request in merged:
+        updated = StockLevel.objects.filter(
+            pk=request.level_id, is_86d=False,
+            on_hand__gte=F("committed") + F("safety_stock") + request.quantity,
+        ).update(committed=F("committed") + request.quantity)
+        if updated != 1:
+            raise StockShortage(request.level_id)
+
+
+def record_stock_facts(*, requests: list[StockRequest], reserved: bool, order_id: int,
+                       actor: str = "", reference: str = "",
+                       occurred_at: datetime | None = None) -> list[Shortfall]:
+    """Stock for a sale that already happened: never refused. A register sale leaves on
+    hand at once (`reserved=False`); a paid web order is committed until fulfilled. Returns
+    the lines that took more than was available (the oversold units)."""
+    merged = _merged(requests)
+    quantities = {r.level_id: r.quantity for r in merged}
+    shortfalls = []
+    for level in lock_stock_levels(quantities):
+        quantity = quantities[level.pk]
+        if level.available < quantity:
+            shortfalls.append(Shortfall(level.pk, quantity, level.available))
+        if reserved:
+            level.committed += quantity
+        else:
+            level.on_hand -= quantity
+        level.save(update_fields=["on_hand", "committed", "updated_at"])
+    StockMovement.objects.bulk_create(_movements(
+        merged, reason=MovementReason.RESERVATION if reserved else MovementReason.SALE,
+        on_hand_sign=0 if reserved else -1, committed_sign=1 if reserved else 0,
+        order_id=order_id, reference=reference, actor=actor,
+        occurred_at=occurred_at or timezone.now(),
+    ))
+    return shortfalls
+
+
+def settle_reserved_stock(*, requests: list[StockRequest], order_id: int, fulfilled: bool,
+                          actor: str = "") -> None:
+    """Turn a reservation into a sale (fulfilled) or give it back (canceled)."""
+    merged = _merged(requests)
+    for request in merged:
+        changes = {"committed": F("committed") - request.quantity}
+        if fulfilled:
+            changes["on_hand"] = F("on_hand") - request.quantity
+        StockLevel.objects.filter(pk=request.level_id).update(**changes)
+    StockMovement.objects.bulk_create(_movements(
+        merged, reason=MovementReason.FULFILLMENT if fulfilled else MovementReason.RELEASE,
+        on_hand_sign=-1 if fulfilled else 0, committed_sign=-1, order_id=order_id,
+        reference="", actor=actor, occurred_at=timezone.now(),
+    ))
+
+
+def ensure_stock_level(*, location_id: int, variant_id: int) -> StockLevel:
+    level, _ = StockLevel.objects.get_or_create(location_id=location_id, variant_id=variant_id)
+    return level
+
+
+def adjust_stock(*, location_id: int, variant_id: int, delta: int | None = None,
+                 counted: int | None = None, reason: str = MovementReason.ADJUSTMENT,
+                 reference: str = "", actor: str = "", user=None) -> StockLevel:
+    """Change on hand by `delta`, or set it to a physical `counted` quantity."""
+    if (delta is None) == (counted is None):
+        raise ValidationFailed("Give either a delta or a counted quantity.", field="delta")
+    if counted is not None and counted < 0:
+        raise ValidationFailed("A counted quantity cannot be negative.", field="counted")
+    with transaction.atomic():
+        ensure_stock_level(location_id=location_id, variant_id=variant_id)
+        level = StockLevel.objects.select_for_update().get(location_id=location_id, variant_id=variant_id)
+        change = delta if counted is None else counted - level.on_hand
+        if change == 0:
+            return level
+        level.on_hand += change
+        level.save(update_fields=["on_hand", "updated_at"])
+        StockMovement.objects.create(
+            level=level, reason=reason, on_hand_delta=change, reference=reference, actor=actor,
+            occurred_at=timezone.now(),
+        )
+        _announce_stock_change(level, cause=reason)
+        record_audit(action="stock.adjusted", obj=level, actor_user=user, actor_label=actor,
+                     data={"change": change, "reason": reason, "reference": reference})
+    return level
+
+
+def set_item_86d(*, location_id: int, variant_id: int, is_86d: bool, actor: str = "",
+                 user=None) -> StockLevel:
+    """Mark a variant unavailable at one location (or available again)."""
+    with transaction.atomic():
+        ensure_stock_level(location_id=location_id, variant_id=variant_id)
+        changed = StockLevel.objects.filter(
+            location_id=location_id, variant_id=variant_id
+        ).exclude(is_86d=is_86d).update(is_86d=is_86d, updated_at=timezone.now())
+        level = StockLevel.objects.get(location_id=location_id, variant_id=variant_id)
+        if changed:
+            _announce_stock_change(level, cause="86d" if is_86d else "un86d")
+            record_audit(action="stock.86d" if is_86d else "stock.un86d", obj=level,
+                         actor_user=user, actor_label=actor)
+    return level
+
+
+def set_safety_stock(*, location_id: int, variant_id: int, safety_stock: int, actor: str = "",
+                     user=None) -> StockLevel:
+    if safety_stock < 0:
+        raise ValidationFailed("Safety stock cannot be negative.", field="safety_stock")
+    with transaction.atomic():
+        ensure_stock_level(location_id=location_id, variant_id=variant_id)
+        StockLevel.objects.filter(location_id=location_id, variant_id=variant_id).update(
+            safety_stock=safety_stock, updated_at=timezone.now()
+        )
+        level = StockLevel.objects.get(location_id=location_id, variant_id=variant_id)
+        _announce_stock_change(level, cause="safety_stock")
+        record_audit(action="stock.safety_stock", obj=level, actor_user=user, actor_label=actor,
+                     data={"safety_stock": safety_stock})
+    return level
+
+
+def _announce_stock_change(level: StockLevel, *, cause: str) -> None:
+    write_outbox(topic="stock.changed", aggregate_type="StockLevel", aggregate_id=level.pk,
+                 payload={"location_id": level.location_id, "variant_id": level.variant_id,
+                          "cause": cause})
+
+
+def upsert_location(*, code: str, name: str, timezone_name: str, currency: str = "USD"):
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    from apps.inventory.models import Location
+
+    try:
+        ZoneInfo(timezone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValidationFailed(f"Unknown time zone {timezone_name!r}.", field="timezone") from None
+    location, _ = Location.objects.update_or_create(
+        code=code, defaults={"name": name, "timezone": timezone_name, "currency": currency}
+    )
+    return location

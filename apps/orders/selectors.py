@@ -1,0 +1,128 @@
+"""Reads of orders and the catalog facts an order is priced from."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import FilteredRelation, Q
+
+from apps.catalog.models import Modifier, Product, Variant
+from apps.core.errors import NotFound
+from apps.orders.models import Order
+
+
+@dataclass(frozen=True)
+class SellableVariant:
+    id: int
+    sku: str
+    name: str
+    price: int
+    currency: str
+    product_id: int
+    is_active: bool
+    level_id: int | None
+    is_86d: bool
+
+
+def get_sellable_variants(*, location_id: int, skus: list[str]) -> dict[str, SellableVariant]:
+    """Variants by SKU with their stock level at the location, in one query."""
+    rows = (
+        Variant.objects.filter(sku__in=skus)
+        .annotate(level=FilteredRelation("stock_levels", condition=Q(stock_levels__location_id=location_id)))
+        .values("id", "sku", "name", "price_amount", "currency", "product_id", "is_active",
+                "level__id", "level__is_86d")
+    )
+    return {
+        row["sku"]: SellableVariant(
+            id=row["id"], sku=row["sku"], name=row["name"], price=row["price_amount"],
+            currency=row["currency"], product_id=row["product_id"], is_active=row["is_active"],
+            level_id=row["level__id"], is_86d=bool(row["level__is_86d"]),
+        )
+        for row in rows
+    }
+
+
+def get_modifiers(skus: list[str]) -> dict[str, dict]:
+    if not skus:
+        return {}
+    return {
+        row["sku"]: row
+        for row in Modifier.objects.filter(sku__in=skus).values(
+            "id", "sku", "name", "price_delta", "is_active", "group_id", "group__name",
+            "group__max_selected",
+        )
+    }
+
+
+def get_product_modifier_groups(product_ids: set[int]) -> dict[int, dict[int, tuple[int, int, str]]]:
+    """product id -> {group id: (min, max, name)}."""
+    through = Product.modifier_groups.through
+    groups: dict[int, dict[int, tuple[int, int, str]]] = {pid: {} for pid in product_ids}
+    for row in through.objects.filter(product_id__in=product_ids).values(
+        "product_id", "modifiergroup_id", "modifiergroup__min_selected",
+        "modifiergroup__max_selected", "modifiergroup__name",
+    ):
+        groups[row["product_id"]][row["modifiergroup_id"]] = (
+            row["modifiergroup__min_selected"], row["modifiergroup__max_selected"],
+            row["modifiergroup__name"],
+        )
+    return groups
+
+
+def get_order(order_id: int, *, channel: str | None = None) -> Order:
+    orders = Order.objects.select_related("location").prefetch_related("lines", "payments")
+    if channel is not None:
+        orders = orders.filter(channel=channel)
+    order = orders.filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"No order {order_id}.")
+    return order
+
+
+def _money(amount: int, currency: str) -> dict:
+    return {"amount": amount, "currency": currency}
+
+
+def order_document(order: Order, *, lines=None, payments=None) -> dict:
+    """The public representation of an order (API v1)."""
+    lines = order.lines.all() if lines is None else lines
+    payments = order.payments.all() if payments is None else payments
+    currency = order.currency
+    return {
+        "id": order.pk,
+        "status": order.status,
+        "channel": order.channel,
+        "source_name": order.source_name,
+        "external_id": order.external_id,
+        "location": order.location.code,
+        "fulfillment": {
+            "type": order.fulfillment_type,
+            "at": order.fulfillment_at.isoformat() if order.fulfillment_at else None,
+            "address": order.delivery_address,
+        },
+        "customer": {
+            "id": order.customer_id, "name": order.customer_name,
+            "phone": order.customer_phone, "email": order.customer_email,
+        },
+        "lines": [
+            {
+                "sku": line.sku, "name": line.name, "quantity": line.quantity,
+                "unit_price": _money(line.unit_price, currency),
+                "modifiers": [
+                    {**m, "price_delta": _money(m["price_delta"], currency)} for m in line.modifiers
+                ],
+                "note": line.note,
+                "total": _money(line.line_total, currency),
+            }
+            for line in lines
+        ],
+        "tenders": [
+            {"type": p.tender_type, "status": p.status, "amount": _money(p.amount, currency)}
+            for p in payments
+        ],
+        "subtotal": _money(order.subtotal_amount, currency),
+        "total": _money(order.total_amount, currency),
+        "note": order.note,
+        "placed_at": order.placed_at.isoformat(),
+        "created_at": order.created_at.isoformat(),
+    }

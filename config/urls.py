@@ -1,0 +1,38 @@
+from django.contrib import admin
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from apps.core.errors import json_error_view
+from apps.inventory.api import AvailabilityApi, CatalogApi, LocationListApi
+from apps.orders.api import (
+    OrderCancelApi,
+    OrderCreateApi,
+    OrderDetailApi,
+    OrderFulfillApi,
+    OrderReadyApi,
+)
+
+api_v1 = [
+    path("api/v1/orders", OrderCreateApi.as_view(), name="api-orders"),
+    path("api/v1/orders/<int:order_id>", OrderDetailApi.as_view(), name="api-order"),
+    path("api/v1/orders/<int:order_id>/ready", OrderReadyApi.as_view(), name="api-order-ready"),
+    path("api/v1/orders/<int:order_id>/fulfill", OrderFulfillApi.as_view(), name="api-order-fulfill"),
+    path("api/v1/orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="api-order-cancel"),
+    path("api/v1/locations", LocationListApi.as_view(), name="api-locations"),
+    path("api/v1/catalog", CatalogApi.as_view(), name="api-catalog"),
+    path("api/v1/availability", AvailabilityApi.as_view(), name="api-availability"),
+]
+
+urlpatterns = [
+    *api_v1,
+    path("api/schema/", SpectacularAPIView.as_view(permission_classes=[], authentication_classes=[]),
+         name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema", permission_classes=[],
+                                                     authentication_classes=[]), name="api-docs"),
+    path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[],
+                                                    authentication_classes=[]), name="api-redoc"),
+    path("admin/", admin.site.urls),
+]
+
+handler404 = json_error_view(404, "not_found", "No such page.")
+handler500 = json_error_view(500, "server_error", "An unexpected error occurred.")
