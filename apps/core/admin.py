@@ -1,0 +1,54 @@
+from django.contrib import admin
+
+from apps.core.models import ApiClient, AuditEntry, ExceptionItem, IdempotencyRecord, OutboxEvent
+
+
+@admin.register(ApiClient)
+class ApiClientAdmin(admin.ModelAdmin):
+    list_display = ["name", "channel", "key_prefix", "is_active", "created_at"]
+    list_filter = ["channel", "is_active"]
+    readonly_fields = ["key_prefix", "key_hash", "created_at", "last_used_at"]
+    fields = ["name", "channel", "is_active", *readonly_fields]
+
+    def has_add_permission(self, request):
+        return False  # keys are created with `manage.py create_api_key`, which shows the key once
+
+
+@admin.register(ExceptionItem)
+class ExceptionItemAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "kind", "status", "title", "location_code", "units", "value_amount",
+                    "occurrences"]
+    list_filter = ["status", "kind", "platform", "location_code"]
+    search_fields = ["title", "detail", "dedupe_key"]
+    readonly_fields = [f.name for f in ExceptionItem._meta.fields]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(OutboxEvent)
+class OutboxEventAdmin(ReadOnlyAdmin):
+    list_display = ["id", "topic", "aggregate_type", "aggregate_id", "created_at", "dispatched_at"]
+    list_filter = ["topic"]
+
+
+@admin.register(IdempotencyRecord)
+class IdempotencyRecordAdmin(ReadOnlyAdmin):
+    list_display = ["key", "client", "response_status", "created_at"]
+    search_fields = ["key"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(ReadOnlyAdmin):
+    list_display = ["created_at", "action", "object_type", "object_id", "actor_user", "actor_client",
+                    "actor_label"]
+    list_filter = ["action"]
+    search_fields = ["object_id", "actor_label"]
