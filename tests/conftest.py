@@ -49,3 +49,12 @@ def make_client(db):
 @pytest.fixture
 def phone(make_client):
     return make_client("phone")
+
+
+@pytest.fixture(autouse=True)
+def _fresh_process_caches():
+    from apps.core.cache import clear_all
+
+    clear_all()
+    yield
+    clear_all()

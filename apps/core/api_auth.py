@@ -5,7 +5,11 @@ import secrets
 
 from rest_framework import authentication, exceptions
 
+from apps.core.cache import ttl_memo
 from apps.core.models import ApiClient
+
+# A revoked key keeps working for at most this long in a process that has just seen it.
+KEY_CACHE_SECONDS = 10
 
 KEY_PREFIX = "ck_"
 
@@ -26,14 +30,15 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         scheme, _, raw_key = header.partition(" ")
         if scheme.lower() != "bearer" or not raw_key.strip():
             raise exceptions.AuthenticationFailed("Use 'Authorization: Bearer <api key>'.")
-        client = (
-            ApiClient.objects.filter(key_hash=hash_key(raw_key.strip()), is_active=True)
-            .only("id", "name", "channel")
-            .first()
-        )
+        client = active_client_by_hash(hash_key(raw_key.strip()))
         if client is None:
             raise exceptions.AuthenticationFailed("The API key is not valid or was revoked.")
         return client, None
 
     def authenticate_header(self, request):
         return 'Bearer realm="api"'
+
+
+@ttl_memo(KEY_CACHE_SECONDS)
+def active_client_by_hash(key_hash: str) -> ApiClient | None:
+    return ApiClient.objects.filter(key_hash=key_hash, is_active=True).only("id", "name", "channel").first()

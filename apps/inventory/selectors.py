@@ -4,12 +4,21 @@ from __future__ import annotations
 
 from django.db import connection
 
+from apps.core.cache import ttl_memo
 from apps.core.errors import ValidationFailed
 from apps.inventory.models import AVAILABLE, Location, StockLevel, StockMovement
 
+# Locations are read on every order and almost never change.
+LOCATION_CACHE_SECONDS = 30
+
+
+@ttl_memo(LOCATION_CACHE_SECONDS)
+def _active_location(code: str) -> Location | None:
+    return Location.objects.filter(code=code, is_active=True).first()
+
 
 def get_location(code: str) -> Location:
-    location = Location.objects.filter(code=code, is_active=True).first()
+    location = _active_location(code)
     if location is None:
         raise ValidationFailed(f"Unknown location {code!r}.", field="location",
                                extra={"code": "unknown_location"})

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import FilteredRelation, Q
+from django.db.models import Exists, FilteredRelation, OuterRef, Q
 
 from apps.catalog.models import Modifier, Product, Variant
 from apps.core.errors import NotFound
@@ -22,6 +22,7 @@ class SellableVariant:
     is_active: bool
     level_id: int | None
     is_86d: bool
+    has_required_modifiers: bool
 
 
 def get_sellable_variants(*, location_id: int, skus: list[str]) -> dict[str, SellableVariant]:
@@ -29,14 +30,17 @@ def get_sellable_variants(*, location_id: int, skus: list[str]) -> dict[str, Sel
     rows = (
         Variant.objects.filter(sku__in=skus)
         .annotate(level=FilteredRelation("stock_levels", condition=Q(stock_levels__location_id=location_id)))
+        .annotate(has_required_modifiers=Exists(Product.modifier_groups.through.objects.filter(
+            product_id=OuterRef("product_id"), modifiergroup__min_selected__gt=0)))
         .values("id", "sku", "name", "price_amount", "currency", "product_id", "is_active",
-                "level__id", "level__is_86d")
+                "level__id", "level__is_86d", "has_required_modifiers")
     )
     return {
         row["sku"]: SellableVariant(
             id=row["id"], sku=row["sku"], name=row["name"], price=row["price_amount"],
             currency=row["currency"], product_id=row["product_id"], is_active=row["is_active"],
             level_id=row["level__id"], is_86d=bool(row["level__is_86d"]),
+            has_required_modifiers=row["has_required_modifiers"],
         )
         for row in rows
     }

@@ -96,7 +96,12 @@ def price_lines(*, location: Location, lines: tuple[LineInput, ...], require_sto
     """Lines priced from the catalog, modifiers validated against the product's groups."""
     variants = get_sellable_variants(location_id=location.pk, skus=[line.sku for line in lines])
     modifiers = get_modifiers(sorted({m.sku for line in lines for m in line.modifiers}))
-    groups = get_product_modifier_groups({v.product_id for v in variants.values()})
+    # Group rules matter only for lines with modifiers or products that require some.
+    lines_with_modifiers = {line.sku for line in lines if line.modifiers}
+    groups = get_product_modifier_groups({
+        v.product_id for v in variants.values()
+        if v.sku in lines_with_modifiers or v.has_required_modifiers
+    })
     priced = []
     for index, line in enumerate(lines):
         variant = variants.get(line.sku)
@@ -104,7 +109,8 @@ def price_lines(*, location: Location, lines: tuple[LineInput, ...], require_sto
             raise UnknownSku(f"Unknown SKU {line.sku!r}.", field=f"lines[{index}].sku")
         if require_stocked:
             _check_sellable(variant, location, index)
-        line_modifiers, delta = _price_modifiers(line, index, modifiers, groups[variant.product_id])
+        line_modifiers, delta = _price_modifiers(line, index, modifiers,
+                                                 groups.get(variant.product_id, {}))
         unit_price = variant.price + delta if line.unit_price is None else line.unit_price
         priced.append(PricedLine(index + 1, variant, line.quantity, unit_price, line_modifiers,
                                  line.note))
