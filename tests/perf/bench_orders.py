@@ -136,7 +136,7 @@ def raw_client(args) -> tuple[int, list[float], dict]:
                 cur.execute(RAW_SQL["idem"], [client_id, uuid.uuid4().hex, "h"])
                 cur.execute(RAW_SQL["order"], [location_id])
                 order_id = cur.fetchone()[0]
-                (l1, v1, s1), (l2, v2, s2) = picks
+                (_, v1, s1), (_, v2, s2) = picks
                 cur.execute(RAW_SQL["lines"], [order_id, v1, s1, s1, order_id, v2, s2, s2])
                 cur.execute(RAW_SQL["outbox"], [order_id])
                 for level_id, _, _ in picks:
