@@ -127,9 +127,10 @@ SPECTACULAR_SETTINGS = {
 Q_CLUSTER = {
     "name": "concord",
     "orm": "default",
-    "workers": env.int("Q_WORKERS", default=2),
-    "timeout": 60,
-    "retry": 90,
+    "workers": env.int("Q_WORKERS", default=4),
+    # The sync loop runs ~80 s per scheduled start; timeout < retry as DESIGN.md requires.
+    "timeout": 110,
+    "retry": 140,
     "max_attempts": 3,
     "ack_failures": True,
     "catch_up": False,
@@ -137,10 +138,36 @@ Q_CLUSTER = {
     "save_limit": 1000,
 }
 
+DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
+HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
+DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=10)
+DELIVERY_BACKOFF_BASE_SECONDS = env.float("DELIVERY_BACKOFF_BASE_SECONDS", default=0.5)
+DELIVERY_BACKOFF_CAP_SECONDS = env.float("DELIVERY_BACKOFF_CAP_SECONDS", default=120.0)
+INBOUND_MAX_ATTEMPTS = env.int("INBOUND_MAX_ATTEMPTS", default=5)
 IDEMPOTENCY_KEY_TTL_HOURS = env.int("IDEMPOTENCY_KEY_TTL_HOURS", default=48)
 IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 MAX_LINE_QUANTITY = env.int("MAX_LINE_QUANTITY", default=999)
 MAX_ORDER_LINES = env.int("MAX_ORDER_LINES", default=100)
+
+# Platform connectors (see ../shared/CONNECTORS.md). A platform whose settings are
+# missing is off; production values come only from the environment.
+SHOPIFY_BASE_URL = env.str("SHOPIFY_BASE_URL", default="")
+SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-04")
+SHOPIFY_ACCESS_TOKEN = env.str("SHOPIFY_ACCESS_TOKEN", default="")
+SHOPIFY_API_SECRET = env.str("SHOPIFY_API_SECRET", default="")
+SQUARE_BASE_URL = env.str("SQUARE_BASE_URL", default="")
+SQUARE_VERSION = env.str("SQUARE_VERSION", default="2025-08-20")
+SQUARE_ACCESS_TOKEN = env.str("SQUARE_ACCESS_TOKEN", default="")
+SQUARE_WEBHOOK_SIGNATURE_KEY = env.str("SQUARE_WEBHOOK_SIGNATURE_KEY", default="")
+SQUARE_WEBHOOK_URL = env.str("SQUARE_WEBHOOK_URL", default="")
+TOAST_BASE_URL = env.str("TOAST_BASE_URL", default="")
+TOAST_CLIENT_ID = env.str("TOAST_CLIENT_ID", default="")
+TOAST_CLIENT_SECRET = env.str("TOAST_CLIENT_SECRET", default="")
+TOAST_WEBHOOK_SECRET = env.str("TOAST_WEBHOOK_SECRET", default="")
+CLOVER_BASE_URL = env.str("CLOVER_BASE_URL", default="")
+CLOVER_ACCESS_TOKEN = env.str("CLOVER_ACCESS_TOKEN", default="")
+CLOVER_AUTH_CODE = env.str("CLOVER_AUTH_CODE", default="")
+CONCORD_PUBLIC_URL = env.str("CONCORD_PUBLIC_URL", default="http://127.0.0.1:8000")
 
 LOGGING = {
     "version": 1,

@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.connectors import views as connector_views
 from apps.core.errors import json_error_view
 from apps.inventory.api import AvailabilityApi, CatalogApi, LocationListApi
 from apps.orders.api import (
@@ -31,6 +32,9 @@ urlpatterns = [
                                                      authentication_classes=[]), name="api-docs"),
     path("api/redoc/", SpectacularRedocView.as_view(url_name="api-schema", permission_classes=[],
                                                     authentication_classes=[]), name="api-redoc"),
+    path("webhooks/<str:platform>/", connector_views.webhook, name="webhook"),
+    path("metrics", connector_views.metrics, name="metrics"),
+    path("healthz", connector_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
 ]
 

@@ -44,3 +44,19 @@ def upsert_product(*, name: str, category: str, variants: list[dict], currency: 
             )
         product.modifier_groups.set(ModifierGroup.objects.filter(code__in=modifier_group_codes))
     return product
+
+
+def update_variant_fields(*, variant_id: int, actor: str = "", **fields) -> Variant:
+    """Change a variant's name or price (a catalog pull from the system that owns them)."""
+    from apps.core.services import record_audit
+
+    allowed = {"name", "price_amount"}
+    if set(fields) - allowed:
+        raise ValidationFailed(f"Only {', '.join(sorted(allowed))} can change here.")
+    if fields.get("price_amount", 0) < 0:
+        raise ValidationFailed("Prices cannot be negative.", field="price_amount")
+    with transaction.atomic():
+        Variant.objects.filter(pk=variant_id).update(**fields)
+        record_audit(action="variant.updated", object_type="Variant", object_id=variant_id,
+                     actor_label=actor, data=fields)
+    return Variant.objects.get(pk=variant_id)

@@ -246,10 +246,13 @@ def _create_lines(record: Order, priced: list[PricedLine]) -> list[OrderLine]:
 
 
 def _announce(record: Order, topic: str, priced: list[PricedLine] | None = None) -> None:
+    if priced is None:
+        priced_variant_ids = sorted({line.variant_id for line in record.lines.all()})
+    else:
+        priced_variant_ids = sorted({line.variant.id for line in priced})
     payload = {"order_id": record.pk, "channel": record.channel, "location_id": record.location_id,
-               "status": record.status}
-    if priced is not None:
-        payload["variant_ids"] = sorted({line.variant.id for line in priced})
+               "status": record.status, "source_name": record.source_name}
+    payload["variant_ids"] = priced_variant_ids
     write_outbox(topic=topic, aggregate_type="Order", aggregate_id=record.pk, payload=payload)
 
 

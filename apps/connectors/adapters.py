@@ -1,0 +1,90 @@
+"""What the delivery engine asks of each platform, and where each platform's code lives.
+
+Each platform package (shopify/, square/, toast/, clover/) has an `adapter.py` with a
+class `Adapter(BaseAdapter)` for outbound work and a `webhooks.py` module for inbound
+work. The engine and the intake services only ever talk to these two surfaces.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from importlib import import_module
+
+from apps.connectors.enums import Platform
+
+
+@dataclass(frozen=True)
+class ItemRef:
+    """A variant as one platform knows it at one location."""
+
+    variant_id: int
+    sku: str
+    external_id: str
+    data: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StockPush:
+    """Change the platform's count by `delta` (our side moved by that much since the last
+    push). `expected_quantity` is what we believe the platform shows (for compare-and-set);
+    `idempotency_key` is derived from our ids so a retried push applies once."""
+
+    item: ItemRef
+    delta: int
+    target: int
+    is_86d: bool
+    flag_changed: bool
+    expected_quantity: int | None
+    idempotency_key: str
+
+
+@dataclass(frozen=True)
+class StockPushResult:
+    variant_id: int
+    ok: bool
+    platform_quantity: int | None = None
+    error: Exception | None = None
+
+
+@dataclass(frozen=True)
+class InjectResult:
+    external_id: str
+    decrements_stock: bool  # the platform took the units off its own count
+
+
+@dataclass(frozen=True)
+class PlatformCount:
+    quantity: int | None  # None: the platform does not track a count for this item
+    available: bool = True
+
+
+class BaseAdapter:
+    platform: str = ""
+
+    def __init__(self, connection):
+        self.connection = connection
+
+    # outbound -------------------------------------------------------------
+    def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
+                     modifiers: dict[str, ItemRef]) -> InjectResult:
+        """Create the order at the platform once: a retry must find the first attempt's
+        order (by idempotency key or by looking `reference` up) instead of making another."""
+        raise NotImplementedError
+
+    def push_stock(self, pushes: list[StockPush]) -> list[StockPushResult]:
+        raise NotImplementedError
+
+    def read_stock(self, items: list[ItemRef]) -> dict[int, PlatformCount]:
+        """The platform's current count per variant id."""
+        raise NotImplementedError
+
+
+def adapter_for(connection) -> BaseAdapter:
+    module = import_module(f"apps.connectors.{connection.platform}.adapter")
+    return module.Adapter(connection)
+
+
+def webhooks_module(platform: str):
+    if platform not in Platform.values:
+        raise LookupError(platform)
+    return import_module(f"apps.connectors.{platform}.webhooks")

@@ -1,0 +1,89 @@
+"""Reads the connectors share: connections, buffers, ownership, mappings, targets."""
+
+from __future__ import annotations
+
+from apps.connectors.adapters import ItemRef
+from apps.connectors.enums import CONCORD, Domain
+from apps.connectors.models import ChannelBuffer, ExternalMapping, OwnershipRule, PlatformConnection
+from apps.inventory.models import StockLevel
+
+
+def enabled_connections(*, location_id: int | None = None, platform: str | None = None):
+    connections = PlatformConnection.objects.filter(is_enabled=True).select_related("location")
+    if location_id is not None:
+        connections = connections.filter(location_id=location_id)
+    if platform is not None:
+        connections = connections.filter(platform=platform)
+    return connections
+
+
+def get_connection(*, platform: str, location_id: int) -> PlatformConnection | None:
+    return enabled_connections(location_id=location_id, platform=platform).first()
+
+
+def connection_by_external_id(*, platform: str, external_location_id: str) -> PlatformConnection | None:
+    return enabled_connections(platform=platform).filter(external_location_id=external_location_id).first()
+
+
+def owner_of(*, domain: str, location_id: int | None) -> str:
+    """The system that owns `domain` at a location: its own rule, else the default, else Concord."""
+    rules = {rule.location_id: rule.owner for rule in OwnershipRule.objects.filter(domain=domain)}
+    if location_id in rules:
+        return rules[location_id]
+    return rules.get(None, CONCORD)
+
+
+def stock_owner(location_id: int) -> str:
+    return owner_of(domain=Domain.STOCK, location_id=location_id)
+
+
+def buffer_units(*, platform: str, location_id: int) -> int:
+    buffer = ChannelBuffer.objects.filter(platform=platform, location_id=location_id).first()
+    return buffer.units if buffer else 0
+
+
+def push_target(level: StockLevel | None, buffer: int) -> int:
+    """What a platform should show: available-to-sell less its buffer, never below zero."""
+    if level is None or level.is_86d:
+        return 0
+    return max(0, level.available - buffer)
+
+
+def item_refs(*, platform: str, location_id: int, variant_ids) -> dict[int, ItemRef]:
+    """Variant id -> the platform's id for it at this location (location-specific first)."""
+    refs: dict[int, ItemRef] = {}
+    mappings = (ExternalMapping.objects
+                .filter(platform=platform, kind=ExternalMapping.KIND_VARIANT, variant_id__in=variant_ids)
+                .select_related("variant").order_by("location_id"))
+    for mapping in mappings:
+        if mapping.location_id not in (None, location_id):
+            continue
+        if mapping.variant_id in refs and mapping.location_id is None:
+            continue  # a location-specific mapping wins over the shared one
+        refs[mapping.variant_id] = ItemRef(mapping.variant_id, mapping.variant.sku, mapping.external_id,
+                                           mapping.data)
+    return refs
+
+
+def modifier_refs(*, platform: str, location_id: int, skus) -> dict[str, ItemRef]:
+    refs: dict[str, ItemRef] = {}
+    mappings = (ExternalMapping.objects
+                .filter(platform=platform, kind=ExternalMapping.KIND_MODIFIER, modifier__sku__in=skus)
+                .select_related("modifier"))
+    for mapping in mappings:
+        if mapping.location_id in (None, location_id):
+            refs[mapping.modifier.sku] = ItemRef(mapping.modifier_id, mapping.modifier.sku,
+                                                 mapping.external_id, mapping.data)
+    return refs
+
+
+def variant_for_external_id(*, platform: str, external_id: str, location_id: int | None):
+    mapping = (ExternalMapping.objects
+               .filter(platform=platform, kind=ExternalMapping.KIND_VARIANT, external_id=external_id,
+                       location_id__in=[location_id] if location_id else [None])
+               .select_related("variant").first())
+    if mapping is None and location_id:
+        mapping = (ExternalMapping.objects
+                   .filter(platform=platform, kind=ExternalMapping.KIND_VARIANT, external_id=external_id,
+                           location__isnull=True).select_related("variant").first())
+    return mapping.variant if mapping else None

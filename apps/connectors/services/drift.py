@@ -1,0 +1,97 @@
+"""Drift detection: compare what each platform shows with what Concord means it to show.
+
+Small differences (at most DRIFT_AUTO_FIX_UNITS) are repaired by re-pushing from the
+platform's actual count; larger ones become `stock_drift` exceptions ranked by units and
+value, for a person to look at.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.connectors.adapters import PlatformCount, adapter_for
+from apps.connectors.enums import DeliveryKind, DeliveryStatus
+from apps.connectors.http import PlatformError
+from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
+from apps.connectors.selectors import buffer_units, item_refs, push_target
+from apps.connectors.services.routing import stock_subject
+from apps.connectors.services.stock_sync import rebase_on_platform_count
+from apps.core.enums import ExceptionKind
+from apps.core.services import open_exception, resolve_exceptions_by_key
+from apps.inventory.models import StockLevel
+
+READ_BATCH = 250
+
+
+def drift_key(platform: str, location_id: int, variant_id: int) -> str:
+    return f"drift:{platform}:{location_id}:{variant_id}"
+
+
+def detect_drift() -> dict:
+    report = {}
+    links = PlatformConnection.objects.filter(is_enabled=True, pushes_stock=True).select_related("location")
+    for link in links:
+        try:
+            report[f"{link.platform}:{link.location.code}"] = detect_drift_at(link)
+        except PlatformError as error:
+            report[f"{link.platform}:{link.location.code}"] = f"error: {error}"
+    return report
+
+
+def detect_drift_at(link: PlatformConnection) -> dict:
+    levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(location_id=link.location_id)
+              .select_related("variant")}
+    refs = item_refs(platform=link.platform, location_id=link.location_id, variant_ids=list(levels))
+    busy = set(Delivery.objects.filter(
+        platform=link.platform, location_id=link.location_id, kind=DeliveryKind.PUSH_STOCK,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT]).values_list("variant_id", flat=True))
+    busy |= set(StockSyncState.objects.filter(
+        platform=link.platform, location_id=link.location_id, pending_delta__isnull=False,
+    ).values_list("variant_id", flat=True))
+    buffer = buffer_units(platform=link.platform, location_id=link.location_id)
+    adapter = adapter_for(link)
+    checked, fixed, flagged = 0, 0, 0
+    items = [ref for variant_id, ref in refs.items() if variant_id not in busy]
+    for start in range(0, len(items), READ_BATCH):
+        batch = items[start:start + READ_BATCH]
+        counts = adapter.read_stock(batch)
+        for ref in batch:
+            count = counts.get(ref.variant_id, PlatformCount(quantity=None))
+            if count.quantity is None:
+                continue
+            checked += 1
+            level = levels[ref.variant_id]
+            outcome = _judge(link, level, count.quantity, push_target(level, buffer))
+            fixed += outcome == "fixed"
+            flagged += outcome == "flagged"
+    return {"checked": checked, "fixed": fixed, "flagged": flagged}
+
+
+def _judge(link: PlatformConnection, level: StockLevel, quantity: int, target: int) -> str:
+    difference = quantity - target
+    key = drift_key(link.platform, link.location_id, level.variant_id)
+    if difference == 0:
+        resolve_exceptions_by_key(dedupe_key=key, reason="platform back in step")
+        return "ok"
+    if abs(difference) <= settings.DRIFT_AUTO_FIX_UNITS:
+        rebase_on_platform_count(platform=link.platform, location_id=link.location_id,
+                                 variant_id=level.variant_id, quantity=quantity)
+        Delivery.objects.bulk_create([Delivery(
+            platform=link.platform, kind=DeliveryKind.PUSH_STOCK, location_id=link.location_id,
+            subject_key=stock_subject(link.platform, link.location_id, level.variant_id),
+            variant_id=level.variant_id, next_attempt_at=timezone.now())], ignore_conflicts=True)
+        return "fixed"
+    units = abs(difference)
+    open_exception(
+        kind=ExceptionKind.STOCK_DRIFT,
+        title=f"{link.get_platform_display()} shows {quantity} × {level.variant.sku} at "
+              f"{link.location.code}; Concord means {target}",
+        detail=f"Off by {difference:+d} units, more than the automatic repair threshold "
+               f"({settings.DRIFT_AUTO_FIX_UNITS}).",
+        platform=link.platform, location_code=link.location.code, dedupe_key=key, units=units,
+        value_amount=units * level.variant.price_amount, currency=level.variant.currency,
+        data={"variant_id": level.variant_id, "sku": level.variant.sku, "platform_quantity": quantity,
+              "target": target},
+    )
+    return "flagged"

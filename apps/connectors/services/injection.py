@@ -1,0 +1,50 @@
+"""Sending web and phone orders to the POS of their store."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+
+from apps.connectors.adapters import adapter_for
+from apps.connectors.http import PlatformError
+from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
+from apps.connectors.selectors import item_refs, modifier_refs
+from apps.connectors.services.delivery import record_failure, record_success
+from apps.orders.selectors import get_order, order_document
+
+
+def order_reference(order: dict) -> str:
+    """Our naming authority's id for an order, the same on every attempt."""
+    return f"concord:{order['channel']}:{order['id']}"
+
+
+def send_order(link: PlatformConnection, delivery: Delivery) -> None:
+    order = get_order(delivery.order_id)
+    document = order_document(order)
+    variant_ids = [line.variant_id for line in order.lines.all()]
+    items = item_refs(platform=link.platform, location_id=link.location_id, variant_ids=variant_ids)
+    by_sku = {ref.sku: ref for ref in items.values()}
+    missing = sorted({line["sku"] for line in document["lines"]} - set(by_sku))
+    if missing:
+        record_failure(delivery, PlatformError(
+            platform=link.platform, status=None, code="unmapped_sku",
+            detail=f"{', '.join(missing)} not mapped at {link.platform}; pull its catalog"))
+        return
+    modifier_skus = {m["sku"] for line in document["lines"] for m in line["modifiers"]}
+    modifiers = modifier_refs(platform=link.platform, location_id=link.location_id, skus=modifier_skus)
+    result = adapter_for(link).inject_order(document, reference=order_reference(document), items=by_sku,
+                                            modifiers=modifiers)
+    with transaction.atomic():
+        if result.decrements_stock:
+            _count_as_platform_sale(link, order)
+        record_success(delivery, external_ref=result.external_id)
+
+
+def _count_as_platform_sale(link: PlatformConnection, order) -> None:
+    """The POS took the units off its own count, as with its own sales: its next push must
+    not take them off again."""
+    for line in order.lines.all():
+        StockSyncState.objects.filter(
+            platform=link.platform, location_id=link.location_id, variant_id=line.variant_id,
+            pushed_available__isnull=False,
+        ).update(pushed_available=F("pushed_available") - line.quantity)

@@ -1,0 +1,248 @@
+"""Inbound: webhooks and polled records, stored first, then turned into domain calls.
+
+Connectors never write domain tables: a platform sale becomes `record_external_order`,
+a count or an 86 becomes an inventory service call. Each event is processed on its own,
+so one bad record becomes an exception and the others flow.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.connectors.enums import InboundStatus, Platform
+from apps.connectors.models import InboundEvent, PlatformConnection, StockSyncState
+from apps.connectors.selectors import buffer_units, stock_owner, variant_for_external_id
+from apps.connectors.services.stock_sync import count_platform_sale
+from apps.core.enums import ExceptionKind
+from apps.core.services import open_exception, resolve_exceptions_by_key
+from apps.inventory.enums import MovementReason
+from apps.inventory.models import StockLevel
+from apps.inventory.services import adjust_stock, set_item_86d
+from apps.orders import services as orders
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class EventEnvelope:
+    """One event inside a delivery (a Clover POST can carry several)."""
+
+    event_id: str
+    topic: str
+    payload: dict
+    occurred_at: datetime | None = None
+
+
+class SkipEvent(Exception):
+    """The event needs no work (not for us, already superseded)."""
+
+
+class UnmappedItems(Exception):
+    def __init__(self, references: list[str]):
+        super().__init__(", ".join(references))
+        self.references = references
+
+
+def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, headers: dict,
+                 verified: bool) -> list[int]:
+    """Store each event once (a redelivery only counts); returns ids still to process."""
+    ids = []
+    for envelope in envelopes:
+        with transaction.atomic():
+            event, created = InboundEvent.objects.select_for_update().get_or_create(
+                platform=platform, event_id=envelope.event_id[:255],
+                defaults={"topic": envelope.topic[:100], "headers": headers, "body": body,
+                          "payload": envelope.payload, "verified": verified,
+                          "occurred_at": envelope.occurred_at},
+            )
+            if not created:
+                InboundEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
+            if event.status == InboundStatus.PENDING:
+                ids.append(event.pk)
+    return ids
+
+
+def process_inbound_event(event_id: int) -> str:
+    """Run one stored event through its platform's handler. Safe to repeat."""
+    from apps.connectors.adapters import webhooks_module
+
+    with transaction.atomic():
+        event = (InboundEvent.objects.select_for_update(skip_locked=True)
+                 .filter(pk=event_id, status=InboundStatus.PENDING).first())
+        if event is None:
+            return "not pending"
+        event.attempts += 1
+        try:
+            with transaction.atomic():
+                webhooks_module(event.platform).handle(event)
+        except SkipEvent as skip:
+            return _finish(event, InboundStatus.IGNORED, str(skip))
+        except UnmappedItems as unmapped:
+            _open_unmapped(event, unmapped.references)
+            return _finish(event, InboundStatus.FAILED, f"unmapped: {unmapped}")
+        except Exception as error:
+            logger.warning("inbound event %s failed: %r", event.pk, error)
+            return _failed_attempt(event, error)
+        resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
+        return _finish(event, InboundStatus.PROCESSED)
+
+
+def replay_event(event_id: int) -> str:
+    """Process a stored event again, whatever happened to it before."""
+    InboundEvent.objects.filter(pk=event_id).update(status=InboundStatus.PENDING, attempts=0)
+    return process_inbound_event(event_id)
+
+
+def _finish(event: InboundEvent, status: str, note: str = "") -> str:
+    event.status = status
+    event.last_error = note[:2000]
+    event.processed_at = timezone.now()
+    event.save(update_fields=["status", "last_error", "processed_at", "attempts"])
+    return status
+
+
+def _failed_attempt(event: InboundEvent, error: Exception) -> str:
+    event.last_error = repr(error)[:2000]
+    if event.attempts < settings.INBOUND_MAX_ATTEMPTS:
+        event.save(update_fields=["attempts", "last_error"])
+        return "retry"
+    open_exception(
+        kind=ExceptionKind.INBOUND_FAILED, title=f"{event.platform} {event.topic} event could not be applied",
+        detail=event.last_error, platform=event.platform, dedupe_key=f"inbound:{event.pk}",
+        data={"inbound_event_id": event.pk, "event_id": event.event_id, "payload": event.payload},
+    )
+    return _finish(event, InboundStatus.FAILED, event.last_error)
+
+
+def _open_unmapped(event: InboundEvent, references: list[str]) -> None:
+    for reference in references:
+        open_exception(
+            kind=ExceptionKind.UNMAPPED_SKU,
+            title=f"{event.platform} sold an item Concord cannot map: {reference}",
+            detail="Map it (or pull the catalog), then replay the event: "
+                   f"python manage.py replay_event {event.pk}",
+            platform=event.platform, dedupe_key=f"unmapped:{event.platform}:{reference}",
+            data={"reference": reference, "inbound_event_ids": [event.pk], "candidates": []},
+        )
+
+
+def pending_event_ids(limit: int = 200) -> list[int]:
+    return list(InboundEvent.objects.filter(status=InboundStatus.PENDING)
+                .order_by("id").values_list("id", flat=True)[:limit])
+
+
+# ---------------------------------------------------------------- what handlers call
+
+
+@dataclass(frozen=True)
+class PlatformLine:
+    quantity: int
+    external_id: str = ""  # the platform's variant id
+    sku: str = ""  # when the platform carries our SKU on the line
+    unit_price: int | None = None
+    modifier_skus: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class PlatformOrder:
+    platform: str
+    link: PlatformConnection
+    external_id: str
+    lines: list[PlatformLine]
+    placed_at: datetime
+    channel: str
+    fulfillment_type: str
+    already_fulfilled: bool
+    total: int | None = None
+    customer: orders.CustomerInput = field(default_factory=orders.CustomerInput)
+
+
+def platform_source_name(platform: str) -> str:
+    return Platform(platform).label
+
+
+def record_platform_order(order: PlatformOrder):
+    """A sale the platform made: recorded once, whenever and however often it arrives."""
+    lines, unmapped = [], []
+    for line in order.lines:
+        sku = _resolve_sku(order.platform, order.link, line)
+        if sku is None:
+            unmapped.append(line.sku or line.external_id)
+            continue
+        lines.append(orders.LineInput(sku=sku, quantity=line.quantity, unit_price=line.unit_price,
+                                      modifiers=tuple(orders.ModifierInput(m) for m in line.modifier_skus)))
+    if unmapped:
+        raise UnmappedItems(unmapped)
+    with transaction.atomic():
+        record, created = orders.record_external_order(order=orders.ExternalOrderInput(
+            channel=order.channel, source_name=platform_source_name(order.platform),
+            external_id=order.external_id, location_code=order.link.location.code, lines=tuple(lines),
+            placed_at=order.placed_at, fulfillment_type=order.fulfillment_type,
+            already_fulfilled=order.already_fulfilled, customer=order.customer, total=order.total,
+        ))
+        if created:
+            for line in record.lines.all():
+                count_platform_sale(platform=order.platform, location_id=order.link.location_id,
+                                    variant_id=line.variant_id, quantity=line.quantity)
+    return record, created
+
+
+def _resolve_sku(platform: str, link: PlatformConnection, line: PlatformLine) -> str | None:
+    from apps.catalog.models import Variant
+
+    if line.external_id:
+        variant = variant_for_external_id(platform=platform, external_id=line.external_id,
+                                          location_id=link.location_id)
+        if variant is not None:
+            return variant.sku
+    if line.sku and Variant.objects.filter(sku=line.sku).exists():
+        return line.sku
+    return None
+
+
+def record_platform_stock(*, platform: str, link: PlatformConnection, external_id: str,
+                          quantity: int | None, available: bool | None, occurred_at: datetime) -> str:
+    """A count or an 86 reported by a platform. An 86 is the store's call and always
+    applies; a count applies only where that platform owns stock. Older reports than the
+    last one applied are ignored (an offline register syncing late)."""
+    variant = variant_for_external_id(platform=platform, external_id=external_id,
+                                      location_id=link.location_id)
+    if variant is None:
+        raise UnmappedItems([external_id])
+    state, _ = StockSyncState.objects.get_or_create(platform=platform, location_id=link.location_id,
+                                                    variant_id=variant.pk)
+    if state.observed_at and occurred_at < state.observed_at:
+        return "stale"
+    outcome = []
+    if available is not None:
+        set_item_86d(location_id=link.location_id, variant_id=variant.pk, is_86d=not available,
+                     actor=f"{platform} webhook")
+        state.pushed_86d = not available
+        outcome.append("86d" if not available else "available")
+    if quantity is not None:
+        if stock_owner(link.location_id) == platform:
+            _apply_owned_count(platform, link, variant.pk, quantity)
+            state.pushed_available = quantity
+            outcome.append("count applied")
+        else:
+            outcome.append("count observed")
+        state.platform_quantity = quantity
+    state.observed_at = occurred_at
+    state.save()
+    return ", ".join(outcome) or "nothing to do"
+
+
+def _apply_owned_count(platform: str, link: PlatformConnection, variant_id: int, quantity: int) -> None:
+    """The platform's count is available-to-sell there; on hand is that plus what is held."""
+    level = StockLevel.objects.filter(location_id=link.location_id, variant_id=variant_id).first()
+    held = (level.committed + level.safety_stock) if level else 0
+    counted = quantity + held + buffer_units(platform=platform, location_id=link.location_id)
+    adjust_stock(location_id=link.location_id, variant_id=variant_id, counted=max(0, counted),
+                 reason=MovementReason.COUNT, reference=f"{platform} count", actor=f"{platform} webhook")

@@ -1,0 +1,153 @@
+"""Availability out: tell each platform how much it may sell, without erasing its own sales.
+
+A push never writes a blind absolute count. Each platform's state row remembers how much
+availability it reflects from our side (`pushed_available`); a push sends the difference
+between the current target and that, and the platform applies it to whatever it shows
+now (a delta, or a compare-and-set it re-reads on conflict). A sale the platform made
+itself lowers `pushed_available` when Concord records it, so it is neither erased nor
+counted twice, whichever arrives first.
+"""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from apps.connectors.adapters import ItemRef, PlatformCount, StockPush, adapter_for
+from apps.connectors.http import PlatformError
+from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
+from apps.connectors.selectors import buffer_units, item_refs, push_target
+from apps.connectors.services.delivery import record_failure, record_success
+from apps.inventory.models import StockLevel
+
+
+def sync_states(link: PlatformConnection, variant_ids) -> dict[int, StockSyncState]:
+    StockSyncState.objects.bulk_create(
+        [StockSyncState(platform=link.platform, location_id=link.location_id, variant_id=v)
+         for v in variant_ids], ignore_conflicts=True)
+    return {s.variant_id: s for s in StockSyncState.objects.filter(
+        platform=link.platform, location_id=link.location_id, variant_id__in=variant_ids)}
+
+
+def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> None:
+    adapter = adapter_for(link)
+    variant_ids = sorted({d.variant_id for d in deliveries})
+    refs = item_refs(platform=link.platform, location_id=link.location_id, variant_ids=variant_ids)
+    for delivery in deliveries:
+        if delivery.variant_id not in refs:
+            record_success(delivery, note=f"not mapped at {link.platform}: nothing to push")
+    mapped = [d for d in deliveries if d.variant_id in refs]
+    if not mapped:
+        return
+    states = sync_states(link, [d.variant_id for d in mapped])
+    _take_baselines(adapter, link, [refs[v] for v, s in states.items() if s.pushed_available is None])
+    pushes, stale = _plan_pushes(link, refs, variant_ids=[d.variant_id for d in mapped])
+    results = {r.variant_id: r for r in adapter.push_stock(pushes)} if pushes else {}
+    pushed = {p.item.variant_id: p for p in pushes}
+    for delivery in mapped:
+        push = pushed.get(delivery.variant_id)
+        if push is None:
+            record_success(delivery, note="already in step")
+            continue
+        result = results.get(delivery.variant_id)
+        if result is not None and result.ok:
+            _confirm(link, push, result.platform_quantity)
+            record_success(delivery, note=f"delta {push.delta:+d} → target {push.target}")
+            if delivery.variant_id in stale:
+                _push_again(delivery)
+        else:
+            error = result.error if result is not None else None
+            if not isinstance(error, PlatformError):
+                error = PlatformError(platform=link.platform, status=None, code="no_result",
+                                      detail=repr(error), retryable=True)
+            if not error.retryable:
+                _forget_intent(link, push)
+            record_failure(delivery, error)
+
+
+def _take_baselines(adapter, link: PlatformConnection, refs: list[ItemRef]) -> None:
+    """First push for an item: what the platform shows now is where deltas start from."""
+    if not refs:
+        return
+    counts = adapter.read_stock(refs)
+    for ref in refs:
+        count = counts.get(ref.variant_id, PlatformCount(quantity=None))
+        StockSyncState.objects.filter(
+            platform=link.platform, location_id=link.location_id, variant_id=ref.variant_id,
+            pushed_available__isnull=True,
+        ).update(pushed_available=count.quantity or 0, platform_quantity=count.quantity,
+                 pushed_86d=not count.available, observed_at=timezone.now())
+
+
+def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_ids
+                 ) -> tuple[list[StockPush], set[int]]:
+    """One push per item that is out of step, each recorded as an intent before it is sent,
+    so a retry after an unanswered call re-sends the same push under the same key. Also
+    returns the items whose re-sent intent is older than the current target."""
+    buffer = buffer_units(platform=link.platform, location_id=link.location_id)
+    levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
+        location_id=link.location_id, variant_id__in=variant_ids)}
+    pushes, stale = [], set()
+    with transaction.atomic():
+        states = StockSyncState.objects.select_for_update().filter(
+            platform=link.platform, location_id=link.location_id, variant_id__in=variant_ids
+        ).order_by("pk")
+        for state in states:
+            level = levels.get(state.variant_id)
+            target = push_target(level, buffer)
+            is_86d = bool(level and level.is_86d)
+            if state.pending_delta is None:
+                delta = target - state.pushed_available
+                if delta == 0 and is_86d == state.pushed_86d:
+                    continue
+                state.pending_delta = delta
+                state.pending_key = f"concord-{link.platform}-{state.pk}-{state.pushes}"
+                state.save(update_fields=["pending_delta", "pending_key"])
+            elif state.pushed_available + state.pending_delta != target:
+                stale.add(state.variant_id)
+            pushes.append(StockPush(
+                item=refs[state.variant_id], delta=state.pending_delta,
+                target=state.pushed_available + state.pending_delta, is_86d=is_86d,
+                flag_changed=is_86d != state.pushed_86d, expected_quantity=state.platform_quantity,
+                idempotency_key=state.pending_key,
+            ))
+    return pushes, stale
+
+
+def _push_again(delivery: Delivery) -> None:
+    Delivery.objects.bulk_create([Delivery(
+        platform=delivery.platform, kind=delivery.kind, subject_key=delivery.subject_key,
+        location_id=delivery.location_id, variant_id=delivery.variant_id,
+        next_attempt_at=timezone.now())], ignore_conflicts=True)
+
+
+def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int | None) -> None:
+    StockSyncState.objects.filter(
+        platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
+        pending_key=push.idempotency_key,
+    ).update(pushed_available=F("pushed_available") + push.delta, pending_delta=None, pending_key="",
+             platform_quantity=platform_quantity, pushed_86d=push.is_86d, pushes=F("pushes") + 1,
+             observed_at=timezone.now())
+
+
+def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
+    """The platform refused the push outright, so it did not apply: plan afresh next time."""
+    StockSyncState.objects.filter(
+        platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
+        pending_key=push.idempotency_key,
+    ).update(pending_delta=None, pending_key="", pushes=F("pushes") + 1)
+
+
+def count_platform_sale(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
+    """A sale the platform made (and already took off its own count) has been recorded."""
+    StockSyncState.objects.filter(
+        platform=platform, location_id=location_id, variant_id=variant_id, pushed_available__isnull=False,
+    ).update(pushed_available=F("pushed_available") - quantity)
+
+
+def rebase_on_platform_count(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
+    """Drift repair: start deltas from what the platform shows now."""
+    StockSyncState.objects.filter(platform=platform, location_id=location_id, variant_id=variant_id,
+                                  pending_delta__isnull=True).update(
+        pushed_available=quantity, platform_quantity=quantity, observed_at=timezone.now())

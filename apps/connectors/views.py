@@ -1,0 +1,56 @@
+"""Webhooks in, and the numbers a person running Concord needs (/metrics, /healthz)."""
+
+from __future__ import annotations
+
+import json
+
+from django.db import connection
+from django.http import HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_POST
+
+from apps.connectors.adapters import webhooks_module
+from apps.connectors.enums import Platform
+from apps.connectors.metrics import render_metrics, sync_health
+from apps.connectors.services.intake import store_events
+from apps.core.errors import error_body
+
+MAX_WEBHOOK_BYTES = 1_000_000
+
+
+@csrf_exempt
+@require_POST
+def webhook(request, platform: str):
+    """Verify on the raw bytes, store, answer 2xx; the sync loop applies the events."""
+    if platform not in Platform.values:
+        return JsonResponse(error_body("not_found", f"No webhooks for {platform!r}."), status=404)
+    body = request.body
+    if len(body) > MAX_WEBHOOK_BYTES:
+        return JsonResponse(error_body("too_large", "Webhook body too large."), status=413)
+    module = webhooks_module(platform)
+    headers = dict(request.headers)
+    challenge = getattr(module, "challenge", None)
+    if challenge is not None and (answer := challenge(body, headers)) is not None:
+        return answer
+    if not module.verify(body, headers):
+        return JsonResponse(error_body("bad_signature", "Signature verification failed."), status=401)
+    try:
+        envelopes = module.parse(body, headers)
+    except (ValueError, KeyError, TypeError) as error:
+        return JsonResponse(error_body("malformed_webhook", f"Cannot read this event: {error}"), status=400)
+    stored = store_events(platform=platform, envelopes=envelopes, body=body, headers=headers, verified=True)
+    return JsonResponse({"received": len(envelopes), "new": len(stored)})
+
+
+@require_GET
+def metrics(request):
+    return HttpResponse(render_metrics(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+
+@require_GET
+def healthz(request):
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+    health = sync_health()
+    status = 200 if health["ok"] else 503
+    return HttpResponse(json.dumps(health), status=status, content_type="application/json")
