@@ -32,11 +32,11 @@ logger = logging.getLogger(__name__)
 LEASE_SECONDS = 60
 _CLAIM_SQL = f"""
 UPDATE {Delivery._meta.db_table} AS d
-SET status = 'in_flight', attempts = d.attempts + 1, updated_at = now(),
-    lease_expires_at = now() + make_interval(secs => %(lease)s)
+SET status = 'in_flight', attempts = d.attempts + 1, updated_at = clock_timestamp(),
+    lease_expires_at = clock_timestamp() + make_interval(secs => %(lease)s)
 WHERE d.id IN (
     SELECT c.id FROM {Delivery._meta.db_table} AS c
-    WHERE c.status = 'pending' AND c.next_attempt_at <= now()
+    WHERE c.status = 'pending' AND c.next_attempt_at <= clock_timestamp()
       AND (%(platform)s::text IS NULL OR c.platform = %(platform)s::text)
       AND NOT EXISTS (
           SELECT 1 FROM {Delivery._meta.db_table} AS o

@@ -43,7 +43,7 @@ def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> N
     states = sync_states(link, [d.variant_id for d in mapped])
     _take_baselines(adapter, link, [refs[v] for v, s in states.items() if s.pushed_available is None])
     pushes, stale = _plan_pushes(link, refs, variant_ids=[d.variant_id for d in mapped])
-    results = {r.variant_id: r for r in adapter.push_stock(pushes)} if pushes else {}
+    results = {r.variant_id: r for r in _send(adapter, link, pushes)} if pushes else {}
     pushed = {p.item.variant_id: p for p in pushes}
     for delivery in mapped:
         push = pushed.get(delivery.variant_id)
@@ -64,6 +64,16 @@ def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> N
             if not error.retryable:
                 _forget_intent(link, push)
             record_failure(delivery, error)
+
+
+def _send(adapter, link: PlatformConnection, pushes: list[StockPush]):
+    try:
+        return adapter.push_stock(pushes)
+    except PlatformError as error:
+        if not error.retryable:
+            for push in pushes:
+                _forget_intent(link, push)
+        raise
 
 
 def _take_baselines(adapter, link: PlatformConnection, refs: list[ItemRef]) -> None:

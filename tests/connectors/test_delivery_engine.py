@@ -1,0 +1,188 @@
+"""The delivery engine with a scripted platform (a test double of the adapter only):
+fan-out, coalescing, deltas, retries with backoff, the retry budget, leases."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+
+from apps.connectors import adapters
+from apps.connectors.adapters import PlatformCount, StockPushResult
+from apps.connectors.enums import DeliveryKind, DeliveryStatus
+from apps.connectors.http import PlatformError
+from apps.connectors.models import Delivery, ExternalMapping, PlatformConnection, StockSyncState
+from apps.connectors.services import delivery as engine
+from apps.connectors.services.intake import PlatformLine, PlatformOrder, record_platform_order
+from apps.connectors.services.routing import fan_out_outbox
+from apps.core.models import ExceptionItem, OutboxEvent
+from apps.inventory.models import StockLevel
+from apps.orders import services as orders
+from tests.helpers import post_order, simple_order
+
+
+class ScriptedPlatform(adapters.BaseAdapter):
+    """Holds counts like a platform; applies deltas; fails as scripted."""
+
+    counts: dict = {}
+    failures: list = []
+    pushes: list = []
+    injected: dict = {}
+
+    def push_stock(self, pushes):
+        ScriptedPlatform.pushes.append(pushes)
+        if ScriptedPlatform.failures:
+            raise ScriptedPlatform.failures.pop(0)
+        results = []
+        for push in pushes:
+            counts = ScriptedPlatform.counts
+            counts[push.item.variant_id] = counts.get(push.item.variant_id, 0) + push.delta
+            results.append(StockPushResult(push.item.variant_id, True, counts[push.item.variant_id]))
+        return results
+
+    def read_stock(self, items):
+        return {i.variant_id: PlatformCount(ScriptedPlatform.counts.get(i.variant_id, 0)) for i in items}
+
+    def inject_order(self, order, *, reference, items, modifiers):
+        ScriptedPlatform.injected.setdefault(reference, order)
+        return adapters.InjectResult(external_id=f"ext-{order['id']}", decrements_stock=False)
+
+
+@pytest.fixture
+def platform(shop, monkeypatch, settings):
+    settings.DELIVERY_BACKOFF_BASE_SECONDS = 0
+    ScriptedPlatform.counts, ScriptedPlatform.failures = {}, []
+    ScriptedPlatform.pushes, ScriptedPlatform.injected = [], {}
+    monkeypatch.setattr("apps.connectors.services.stock_sync.adapter_for", ScriptedPlatform)
+    monkeypatch.setattr("apps.connectors.services.injection.adapter_for", ScriptedPlatform)
+    link = PlatformConnection.objects.create(platform="square", location=shop.oak,
+                                             external_location_id="LOAK", receives_orders=True)
+    for variant in (shop.burrito, shop.taco, shop.scarce):
+        ExternalMapping.objects.create(platform="square", kind="variant", external_id=f"sq-{variant.sku}",
+                                       variant=variant)
+        ScriptedPlatform.counts[variant.pk] = StockLevel.objects.get(variant=variant).available
+    OutboxEvent.objects.update(dispatched_at=timezone.now())  # opening stock is already there
+    return link
+
+
+def run_engine(rounds=5):
+    for _ in range(rounds):
+        fan_out_outbox()
+        Delivery.objects.filter(status=DeliveryStatus.PENDING).update(next_attempt_at=timezone.now())
+        engine.run_due_deliveries()
+
+
+def test_a_phone_order_is_injected_once_and_its_stock_pushed_as_a_delta(shop, phone, platform):
+    order = post_order(phone, simple_order("BURRITO", 2)).json()
+    run_engine()
+
+    assert list(ScriptedPlatform.injected) == [f"concord:phone:{order['id']}"]
+    assert ScriptedPlatform.counts[shop.burrito.pk] == 48
+    injection = Delivery.objects.get(kind=DeliveryKind.INJECT_ORDER)
+    assert (injection.status, injection.external_ref) == ("done", f"ext-{order['id']}")
+    state = StockSyncState.objects.get(variant=shop.burrito)
+    assert (state.pushed_available, state.pending_delta) == (48, None)
+
+
+def test_pending_pushes_for_one_item_coalesce(shop, phone, platform):
+    for n in range(5):
+        post_order(phone, simple_order("TACO", 1), key=f"k{n}")
+    fan_out_outbox()
+    assert Delivery.objects.filter(kind=DeliveryKind.PUSH_STOCK, variant_id=shop.taco.pk).count() == 1
+    engine.run_due_deliveries()
+    assert ScriptedPlatform.counts[shop.taco.pk] == 35
+    assert sum(len(batch) for batch in ScriptedPlatform.pushes) == 1
+
+
+def test_a_sale_the_platform_made_is_neither_erased_nor_counted_twice(shop, phone, platform):
+    post_order(phone, simple_order("TACO", 3))
+    run_engine()  # platform shows 37
+    ScriptedPlatform.counts[shop.taco.pk] -= 2  # the register sells 2; Concord hears later
+    post_order(phone, simple_order("TACO", 1), key="k2")
+    run_engine()  # delta -1 applied on top of the platform's own 35 -> 34
+    assert ScriptedPlatform.counts[shop.taco.pk] == 34
+
+    record_platform_order(PlatformOrder(
+        platform="square", link=platform, external_id="sq-sale-1", lines=[PlatformLine(2, "sq-TACO")],
+        placed_at=timezone.now(), channel="register", fulfillment_type="in_store", already_fulfilled=True))
+    run_engine()
+    assert StockLevel.objects.get(variant=shop.taco).available == 34
+    assert ScriptedPlatform.counts[shop.taco.pk] == 34
+
+
+def test_retryable_failures_back_off_then_succeed_and_resolve_their_exception(shop, phone, platform):
+    ScriptedPlatform.failures = [PlatformError(platform="square", status=503, code="down", retryable=True),
+                                 PlatformError(platform="square", status=429, code="slow", retryable=True,
+                                               retry_after=0)]
+    post_order(phone, simple_order("SCARCE", 1))
+    run_engine(rounds=6)
+    push = Delivery.objects.get(kind=DeliveryKind.PUSH_STOCK, variant_id=shop.scarce.pk)
+    assert push.status == "done"
+    assert [entry["ok"] for entry in push.history] == [False, False, True]
+    assert ScriptedPlatform.counts[shop.scarce.pk] == 2
+
+
+def test_after_the_retry_budget_a_delivery_becomes_an_exception_that_can_be_retried(
+        shop, phone, platform, settings):
+    settings.DELIVERY_MAX_ATTEMPTS = 2
+    down = PlatformError(platform="square", status=500, code="down", retryable=True)
+    ScriptedPlatform.failures = [down, down]
+    post_order(phone, simple_order("SCARCE", 1))
+    run_engine(rounds=4)
+    push = Delivery.objects.get(kind=DeliveryKind.PUSH_STOCK, variant_id=shop.scarce.pk)
+    assert push.status == "failed"
+    item = ExceptionItem.objects.get(kind="delivery_failed")
+    assert item.data["delivery_id"] == push.pk
+    assert len(item.data["history"]) == 2
+
+    engine.retry_failed_delivery(exception_id=item.pk, actor_label="test")
+    run_engine()
+    push.refresh_from_db()
+    item.refresh_from_db()
+    assert push.status == "done"
+    assert item.status == "resolved"
+    assert ScriptedPlatform.counts[shop.scarce.pk] == 2
+
+
+def test_a_refused_call_fails_at_once(shop, phone, platform):
+    ScriptedPlatform.failures = [PlatformError(platform="square", status=400, code="bad", retryable=False)]
+    post_order(phone, simple_order("SCARCE", 1))
+    run_engine(rounds=1)
+    assert Delivery.objects.get(kind=DeliveryKind.PUSH_STOCK, variant_id=shop.scarce.pk).status == "failed"
+    assert StockSyncState.objects.get(variant=shop.scarce).pending_delta is None
+
+
+def test_an_expired_lease_is_sent_again(shop, phone, platform):
+    post_order(phone, simple_order("SCARCE", 1))
+    fan_out_outbox()
+    claimed = engine.claim_deliveries()
+    assert claimed  # a worker claimed them ... and died
+    Delivery.objects.filter(pk__in=[d.pk for d in claimed]).update(
+        lease_expires_at=timezone.now() - timedelta(seconds=1))
+    assert engine.claim_deliveries() == []  # nothing is claimed twice while in flight
+    assert engine.requeue_expired_leases() == len(claimed)
+    run_engine()
+    assert ScriptedPlatform.counts[shop.scarce.pk] == 2
+    assert len(ScriptedPlatform.injected) == 1
+
+
+def test_an_unanswered_push_is_resent_with_the_same_key(shop, phone, platform):
+    ScriptedPlatform.failures = [
+        PlatformError(platform="square", status=None, code="network", retryable=True)]
+    post_order(phone, simple_order("SCARCE", 1))
+    run_engine(rounds=1)
+    post_order(phone, simple_order("SCARCE", 1), key="second")
+    run_engine()
+    keys = [p.idempotency_key for batch in ScriptedPlatform.pushes for p in batch if p.item.sku == "SCARCE"]
+    deltas = [p.delta for batch in ScriptedPlatform.pushes for p in batch if p.item.sku == "SCARCE"]
+    assert keys[0] == keys[1]  # the unanswered push, re-sent as it was
+    assert deltas[:2] == [-1, -1]
+    assert ScriptedPlatform.counts[shop.scarce.pk] == 1  # then the newer change followed
+
+
+def test_register_orders_are_not_injected_back(shop, platform):
+    orders.record_external_order(order=orders.ExternalOrderInput(
+        channel="register", source_name="Square", external_id="s-1", location_code="OAK",
+        lines=(orders.LineInput("TACO", 1),), placed_at=timezone.now(), fulfillment_type="in_store",
+        already_fulfilled=True))
+    run_engine()
+    assert not Delivery.objects.filter(kind=DeliveryKind.INJECT_ORDER).exists()
