@@ -22,6 +22,9 @@ class ExceptionItemAdmin(admin.ModelAdmin):
     search_fields = ["title", "detail", "dedupe_key"]
     readonly_fields = [f.name for f in ExceptionItem._meta.fields]
 
+    def has_add_permission(self, request):
+        return False  # exceptions are opened by the system; people close them
+
 
 class ReadOnlyAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):

@@ -231,6 +231,7 @@ def test_timeout_holds_then_drops(toy):
     time.sleep(0.4)
     dropped = control(toy, "GET", "state").json()["requests"]["dropped"]
     assert [entry["kind"] for entry in dropped] == ["timeout"]
+    assert toy.emulator.count == 10 + dropped[0]["applied"]
 
 
 def test_latency_is_added(toy):

@@ -286,17 +286,24 @@ class Emulator:
 
     def _hang_then_drop(self, request: Request, hold_s: float) -> None:
         # A platform that hangs may still act (Toast documents exactly this), so the hung
-        # request, like a dropped one, decides at random whether it took effect.
+        # request, like a dropped one, decides at random whether it took effect. The effect
+        # happens on arrival, so a client that looks before it retries can see it.
+        applied = self._maybe_apply(request)
         time.sleep(hold_s)
-        self._drop(request, "timeout")
+        self._record_drop("timeout", request, applied)
+        raise DropConnection()
 
     def _drop(self, request: Request, kind: str) -> None:
+        applied = self._maybe_apply(request)
+        self._record_drop(kind, request, applied)
+        raise DropConnection()
+
+    def _maybe_apply(self, request: Request) -> bool:
         applied = self.rng.random() < self.DROP_APPLIED_CHANCE
         if applied:
             with contextlib.suppress(Exception):
                 self._serve_platform(request)
-        self._record_drop(kind, request, applied)
-        raise DropConnection()
+        return applied
 
     def _serve_platform(self, request: Request) -> Response:
         handler = self.match(request)
