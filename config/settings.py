@@ -140,6 +140,8 @@ Q_CLUSTER = {
 
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
+# A claimed delivery whose worker died is sent again after this long (longer than any call).
+DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=10)
 DELIVERY_BACKOFF_BASE_SECONDS = env.float("DELIVERY_BACKOFF_BASE_SECONDS", default=0.5)
 DELIVERY_BACKOFF_CAP_SECONDS = env.float("DELIVERY_BACKOFF_CAP_SECONDS", default=120.0)

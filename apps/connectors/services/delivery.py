@@ -29,7 +29,6 @@ from apps.core.services import close_exception, open_exception, record_audit, re
 
 logger = logging.getLogger(__name__)
 
-LEASE_SECONDS = 60
 _CLAIM_SQL = f"""
 UPDATE {Delivery._meta.db_table} AS d
 SET status = 'in_flight', attempts = d.attempts + 1, updated_at = clock_timestamp(),
@@ -76,7 +75,8 @@ def requeue_expired_leases() -> int:
 
 def claim_deliveries(*, platform: str | None = None, limit: int = 200) -> list[Delivery]:
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(_CLAIM_SQL, {"lease": LEASE_SECONDS, "platform": platform, "limit": limit})
+        cursor.execute(_CLAIM_SQL, {"lease": settings.DELIVERY_LEASE_SECONDS, "platform": platform,
+                                    "limit": limit})
         ids = [row[0] for row in cursor.fetchall()]
     return list(Delivery.objects.filter(pk__in=ids).order_by("id"))
 
