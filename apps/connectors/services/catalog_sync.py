@@ -20,8 +20,9 @@ from apps.catalog.models import Modifier, Variant
 from apps.connectors.enums import Domain, JobStatus
 from apps.connectors.models import ExternalMapping, PlatformConnection, SyncJob
 from apps.connectors.selectors import owner_of
-from apps.core.enums import ExceptionKind
-from apps.core.services import open_exception, resolve_exceptions_by_key
+from apps.core.enums import ExceptionKind, ExceptionStatus
+from apps.core.models import ExceptionItem
+from apps.core.services import open_exception
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 250
@@ -55,26 +56,21 @@ def run_catalog_pull(job_id: int) -> SyncJob:
     module = import_module(f"apps.connectors.{job.platform}.catalog")
     SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now(),
                                              done=0, total=0)
-    summary = {"mapped": 0, "unmapped": 0, "ambiguous": 0, "applied": 0, "not_applied": 0,
-               "not_applied_examples": []}
+    pull = _Pull(job)
     try:
-        lookup = _SkuLookup()
         for link in _one_per_catalog(links, module):
-            total = module.catalog_size(link)
-            SyncJob.objects.filter(pk=job.pk).update(total=job.total + (total or 0))
-            job.total += total or 0
+            job.total += module.catalog_size(link) or 0
+            SyncJob.objects.filter(pk=job.pk).update(total=job.total)
             for item in module.iter_catalog(link):
-                _apply_item(job.platform, link, item, lookup, summary)
-                job.done += 1
-                if job.done % PROGRESS_EVERY == 0:
-                    SyncJob.objects.filter(pk=job.pk).update(done=job.done, summary=summary)
-        SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done=job.done,
-                                                 total=max(job.total, job.done), summary=summary,
+                pull.apply(link, item)
+        pull.flush()
+        SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done=pull.done,
+                                                 total=max(job.total, pull.done), summary=pull.summary,
                                                  finished_at=timezone.now())
     except Exception as error:
         logger.exception("catalog pull %s failed", job.pk)
         SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=repr(error)[:2000],
-                                                 done=job.done, summary=summary,
+                                                 done=pull.done, summary=pull.summary,
                                                  finished_at=timezone.now())
     return SyncJob.objects.get(pk=job.pk)
 
@@ -104,45 +100,88 @@ class _SkuLookup:
         return sorted({table[s].sku for s in by_sku} | set(by_name))[:5]
 
 
-def _apply_item(platform: str, link: PlatformConnection, item: CatalogItem, lookup: _SkuLookup,
-                summary: dict) -> None:
-    if not item.sku:
-        _report_unmapped(platform, link, item, lookup, summary, reason="has no SKU")
-        return
-    ours = lookup.find(item.kind, item.sku)
-    if ours is None:
-        _report_unmapped(platform, link, item, lookup, summary, reason="matches no SKU of ours")
-        return
-    location = link.location if item.location_specific else None
-    field = "variant" if item.kind == ExternalMapping.KIND_VARIANT else "modifier"
-    with transaction.atomic():
-        clash = (ExternalMapping.objects.filter(platform=platform, kind=item.kind, location=location,
-                                                **{f"{field}": ours})
-                 .exclude(external_id=item.external_id).first())
-        if clash is not None:
-            _report_ambiguous(platform, link, item, clash, summary)
+class _Pull:
+    """One catalog pull: lookups held in memory, mappings written in batches."""
+
+    def __init__(self, job: SyncJob):
+        self.job = job
+        self.platform = job.platform
+        self.done = 0
+        self.lookup = _SkuLookup()
+        self.summary = {"mapped": 0, "unmapped": 0, "ambiguous": 0, "applied": 0, "not_applied": 0,
+                        "not_applied_examples": []}
+        self.owner_cache: dict[tuple, str] = {}
+        self.mapped_to: dict[tuple, str] = {}  # (kind, location id, our id) -> external id
+        for mapping in ExternalMapping.objects.filter(platform=self.platform):
+            ours = mapping.variant_id or mapping.modifier_id
+            self.mapped_to[(mapping.kind, mapping.location_id, ours)] = mapping.external_id
+        self.pending: dict[tuple, ExternalMapping] = {}
+
+    def apply(self, link: PlatformConnection, item: CatalogItem) -> None:
+        self._apply(link, item)
+        self.done += 1
+        if self.done % PROGRESS_EVERY == 0:
+            self.flush()
+            SyncJob.objects.filter(pk=self.job.pk).update(done=self.done, summary=self.summary)
+
+    def _apply(self, link: PlatformConnection, item: CatalogItem) -> None:
+        if not item.sku:
+            _report_unmapped(self.platform, link, item, self.lookup, self.summary, reason="has no SKU")
             return
-        ExternalMapping.objects.update_or_create(
-            platform=platform, kind=item.kind, location=location, external_id=item.external_id,
-            defaults={field: ours, "data": item.data or {}},
-        )
-    summary["mapped"] += 1
-    resolve_exceptions_by_key(dedupe_key=_unmapped_key(platform, item), reason="mapped by catalog pull")
-    if item.kind == ExternalMapping.KIND_VARIANT:
-        _compare_owned_fields(platform, link, ours, item, summary)
+        ours = self.lookup.find(item.kind, item.sku)
+        if ours is None:
+            _report_unmapped(self.platform, link, item, self.lookup, self.summary,
+                             reason="matches no SKU of ours")
+            return
+        location_id = link.location_id if item.location_specific else None
+        key = (item.kind, location_id, ours.pk)
+        known = self.mapped_to.get(key)
+        if known is not None and known != item.external_id:
+            _report_ambiguous(self.platform, link, item, known, self.summary)
+            return
+        self.mapped_to[key] = item.external_id
+        is_variant = item.kind == ExternalMapping.KIND_VARIANT
+        self.pending[(item.kind, location_id, item.external_id)] = ExternalMapping(
+            platform=self.platform, kind=item.kind, location_id=location_id, external_id=item.external_id,
+            variant=ours if is_variant else None, modifier=None if is_variant else ours,
+            data=item.data or {}, updated_at=timezone.now())
+        self.summary["mapped"] += 1
+        if is_variant:
+            _compare_owned_fields(self, link, ours, item)
+
+    def owner(self, domain: str, location_id: int) -> str:
+        if (domain, location_id) not in self.owner_cache:
+            self.owner_cache[(domain, location_id)] = owner_of(domain=domain, location_id=location_id)
+        return self.owner_cache[(domain, location_id)]
+
+    def flush(self) -> None:
+        if not self.pending:
+            return
+        rows = list(self.pending.values())
+        with transaction.atomic():
+            ExternalMapping.objects.bulk_create(
+                rows, update_conflicts=True,
+                unique_fields=["platform", "kind", "location", "external_id"],
+                update_fields=["variant", "modifier", "data", "updated_at"])
+            ExceptionItem.objects.filter(
+                status=ExceptionStatus.OPEN,
+                dedupe_key__in=[_unmapped_key(self.platform, row.external_id) for row in rows],
+            ).update(status=ExceptionStatus.RESOLVED, close_reason="mapped by catalog pull",
+                     closed_at=timezone.now())
+        self.pending = {}
 
 
-def _compare_owned_fields(platform: str, link: PlatformConnection, variant: Variant, item: CatalogItem,
-                          summary: dict) -> None:
+def _compare_owned_fields(pull: _Pull, link: PlatformConnection, variant: Variant, item: CatalogItem) -> None:
     from apps.catalog.services import update_variant_fields
 
+    platform, summary = pull.platform, pull.summary
     changes = {}
     if item.price is not None and item.price != variant.price_amount:
         changes[Domain.PRICE] = ("price_amount", item.price)
     if item.name and item.name != variant.name:
         changes[Domain.CONTENT] = ("name", item.name)
     for domain, (field, value) in changes.items():
-        if owner_of(domain=domain, location_id=link.location_id) == platform:
+        if pull.owner(domain, link.location_id) == platform:
             update_variant_fields(variant_id=variant.pk, **{field: value}, actor=f"{platform} catalog")
             setattr(variant, field, value)
             summary["applied"] += 1
@@ -154,8 +193,8 @@ def _compare_owned_fields(platform: str, link: PlatformConnection, variant: Vari
                      "theirs": value, "location": link.location.code})
 
 
-def _unmapped_key(platform: str, item: CatalogItem) -> str:
-    return f"unmapped:{platform}:{item.external_id}"
+def _unmapped_key(platform: str, external_id: str) -> str:
+    return f"unmapped:{platform}:{external_id}"
 
 
 def _report_unmapped(platform, link, item, lookup, summary, *, reason: str) -> None:
@@ -163,18 +202,20 @@ def _report_unmapped(platform, link, item, lookup, summary, *, reason: str) -> N
     open_exception(
         kind=ExceptionKind.UNMAPPED_SKU,
         title=f"{platform} item {item.name or item.external_id} ({item.sku or 'no SKU'}) {reason}",
-        platform=platform, location_code=link.location.code, dedupe_key=_unmapped_key(platform, item),
+        platform=platform, location_code=link.location.code,
+        dedupe_key=_unmapped_key(platform, item.external_id),
         data={"external_id": item.external_id, "sku": item.sku, "name": item.name,
               "candidates": lookup.candidates(item.kind, item.sku or "", item.name)},
     )
 
 
-def _report_ambiguous(platform, link, item, clash, summary) -> None:
+def _report_ambiguous(platform, link, item, other_external_id: str, summary) -> None:
     summary["ambiguous"] += 1
     open_exception(
         kind=ExceptionKind.UNMAPPED_SKU,
-        title=f"{platform} lists SKU {item.sku} twice ({clash.external_id} and {item.external_id})",
-        platform=platform, location_code=link.location.code, dedupe_key=_unmapped_key(platform, item),
+        title=f"{platform} lists SKU {item.sku} twice ({other_external_id} and {item.external_id})",
+        platform=platform, location_code=link.location.code,
+        dedupe_key=_unmapped_key(platform, item.external_id),
         data={"external_id": item.external_id, "sku": item.sku, "name": item.name,
-              "candidates": [clash.external_id, item.external_id], "ambiguous": True},
+              "candidates": [other_external_id, item.external_id], "ambiguous": True},
     )

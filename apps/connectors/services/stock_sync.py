@@ -158,6 +158,7 @@ def count_platform_sale(*, platform: str, location_id: int, variant_id: int, qua
 
 def rebase_on_platform_count(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
     """Drift repair: start deltas from what the platform shows now."""
+    StockSyncState.objects.get_or_create(platform=platform, location_id=location_id, variant_id=variant_id)
     StockSyncState.objects.filter(platform=platform, location_id=location_id, variant_id=variant_id,
                                   pending_delta__isnull=True).update(
         pushed_available=quantity, platform_quantity=quantity, observed_at=timezone.now())
