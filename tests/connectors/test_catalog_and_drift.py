@@ -37,7 +37,8 @@ def fake_catalog(monkeypatch):
 
 @pytest.fixture
 def square_oak(shop):
-    return PlatformConnection.objects.create(platform="square", location=shop.oak, external_location_id="LOAK")
+    return PlatformConnection.objects.create(platform="square", location=shop.oak,
+                                             external_location_id="LOAK")
 
 
 def pull():
