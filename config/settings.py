@@ -77,6 +77,9 @@ DATABASES["default"].setdefault("OPTIONS", {})
 DATABASES["default"]["OPTIONS"].setdefault(
     "options", f"-c lock_timeout={env.int('DB_LOCK_TIMEOUT_MS', default=10000)}"
 )
+# Server-side binding lets psycopg prepare the statements every order repeats.
+DATABASES["default"]["OPTIONS"].setdefault(
+    "server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=True))
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
