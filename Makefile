@@ -22,6 +22,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python tests/perf/bench_orders.py
+	$(BIN)/python tests/perf/bench_sync.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

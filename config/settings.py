@@ -141,6 +141,7 @@ Q_CLUSTER = {
     "save_limit": 1000,
 }
 
+POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=5.0)
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
 # A claimed delivery whose worker died is sent again after this long (longer than any call).

@@ -212,7 +212,12 @@ class Emulator:
         if (method, action) == ("GET", "health"):
             return Response.json(200, {"platform": self.platform, "ok": True})
         if (method, action) == ("GET", "state"):
-            return Response.json(200, self.state_document())
+            document = self.state_document()
+            only = request.query.get("only")
+            if only:  # e.g. ?only=stock: what a poller of counts needs, without every order
+                keep = {"platform", *only[0].split(",")}
+                document = {key: value for key, value in document.items() if key in keep}
+            return Response.json(200, document)
         if (method, action) == ("GET", "webhooks"):
             return Response.json(200, {"platform": self.platform, "deliveries": self.webhook_log})
         if (method, action) == ("POST", "faults"):
