@@ -32,6 +32,8 @@ def fake_catalog(monkeypatch):
     module.catalog_size = lambda link: len(module.items)
     module.iter_catalog = lambda link: iter(module.items)
     monkeypatch.setitem(sys.modules, "apps.connectors.square.catalog", module)
+    monkeypatch.setattr("apps.connectors.services.stock_sync.adapter_for", ScriptedPlatform)
+    ScriptedPlatform.counts = {}
     return module
 
 
@@ -57,6 +59,7 @@ def test_items_map_by_sku_and_unknown_skus_become_exceptions_with_candidates(sho
 
     assert (job.status, job.done, job.total) == (JobStatus.DONE, 4, 4)
     assert job.summary["mapped"] == 2
+    assert job.summary["baselines"] == 1  # deltas for BURRITO start from the platform's count
     assert ExternalMapping.objects.get(external_id="sq-1").variant == shop.burrito
     assert ExternalMapping.objects.get(external_id="sq-m").modifier == shop.guac
     unmapped = {e.data["external_id"]: e for e in ExceptionItem.objects.filter(kind="unmapped_sku")}

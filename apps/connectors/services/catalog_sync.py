@@ -20,6 +20,7 @@ from apps.catalog.models import Modifier, Variant
 from apps.connectors.enums import Domain, JobStatus
 from apps.connectors.models import ExternalMapping, PlatformConnection, SyncJob
 from apps.connectors.selectors import owner_of
+from apps.connectors.services.stock_sync import take_all_baselines
 from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.models import ExceptionItem
 from apps.core.services import open_exception
@@ -64,6 +65,7 @@ def run_catalog_pull(job_id: int) -> SyncJob:
             for item in module.iter_catalog(link):
                 pull.apply(link, item)
         pull.flush()
+        pull.summary["baselines"] = sum(take_all_baselines(link) for link in links if link.pushes_stock)
         SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.DONE, done=pull.done,
                                                  total=max(job.total, pull.done), summary=pull.summary,
                                                  finished_at=timezone.now())

@@ -76,6 +76,27 @@ def _send(adapter, link: PlatformConnection, pushes: list[StockPush]):
         raise
 
 
+BASELINE_BATCH = 250
+
+
+def take_all_baselines(link: PlatformConnection) -> int:
+    """When a platform is connected (its catalog pulled), what it shows for each mapped item
+    is where deltas start. Done up front, while no sale of its is in flight, so a platform
+    sale is never both in the baseline and recorded later."""
+    from apps.connectors.models import ExternalMapping
+
+    variant_ids = list(ExternalMapping.objects.filter(
+        platform=link.platform, kind=ExternalMapping.KIND_VARIANT, variant__isnull=False,
+    ).values_list("variant_id", flat=True).distinct())
+    refs = item_refs(platform=link.platform, location_id=link.location_id, variant_ids=variant_ids)
+    states = sync_states(link, list(refs))
+    missing = [refs[v] for v, state in states.items() if state.pushed_available is None]
+    adapter = adapter_for(link)
+    for start in range(0, len(missing), BASELINE_BATCH):
+        _take_baselines(adapter, link, missing[start:start + BASELINE_BATCH])
+    return len(missing)
+
+
 def _take_baselines(adapter, link: PlatformConnection, refs: list[ItemRef]) -> None:
     """First push for an item: what the platform shows now is where deltas start from."""
     if not refs:
