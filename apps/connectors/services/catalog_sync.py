@@ -114,9 +114,11 @@ class _Pull:
                         "not_applied_examples": []}
         self.owner_cache: dict[tuple, str] = {}
         self.mapped_to: dict[tuple, str] = {}  # (kind, location id, our id) -> external id
+        self.known_data: dict[tuple, dict] = {}  # what connectors keep on a mapping survives a pull
         for mapping in ExternalMapping.objects.filter(platform=self.platform):
             ours = mapping.variant_id or mapping.modifier_id
             self.mapped_to[(mapping.kind, mapping.location_id, ours)] = mapping.external_id
+            self.known_data[(mapping.kind, mapping.location_id, mapping.external_id)] = mapping.data
         self.pending: dict[tuple, ExternalMapping] = {}
 
     def apply(self, link: PlatformConnection, item: CatalogItem) -> None:
@@ -146,7 +148,8 @@ class _Pull:
         self.pending[(item.kind, location_id, item.external_id)] = ExternalMapping(
             platform=self.platform, kind=item.kind, location_id=location_id, external_id=item.external_id,
             variant=ours if is_variant else None, modifier=None if is_variant else ours,
-            data=item.data or {}, updated_at=timezone.now())
+            data={**self.known_data.get((item.kind, location_id, item.external_id), {}), **(item.data or {})},
+            updated_at=timezone.now())
         self.summary["mapped"] += 1
         if is_variant:
             _compare_owned_fields(self, link, ours, item)

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
+from django.utils import timezone
 
 from apps.connectors.adapters import adapter_for
+from apps.connectors.enums import DeliveryKind
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.selectors import item_refs, modifier_refs
 from apps.connectors.services.delivery import record_failure, record_success
+from apps.connectors.services.routing import stock_subject
 from apps.orders.selectors import get_order, order_document
 
 
@@ -42,9 +45,17 @@ def send_order(link: PlatformConnection, delivery: Delivery) -> None:
 
 def _count_as_platform_sale(link: PlatformConnection, order) -> None:
     """The POS took the units off its own count, as with its own sales: its next push must
-    not take them off again."""
+    not take them off again, and a push that already did is corrected by the one queued here."""
+    variant_ids = set()
     for line in order.lines.all():
         StockSyncState.objects.filter(
             platform=link.platform, location_id=link.location_id, variant_id=line.variant_id,
             pushed_available__isnull=False,
         ).update(pushed_available=F("pushed_available") - line.quantity)
+        variant_ids.add(line.variant_id)
+    if link.pushes_stock:
+        Delivery.objects.bulk_create([
+            Delivery(platform=link.platform, kind=DeliveryKind.PUSH_STOCK, location_id=link.location_id,
+                     subject_key=stock_subject(link.platform, link.location_id, variant_id),
+                     variant_id=variant_id, next_attempt_at=timezone.now())
+            for variant_id in sorted(variant_ids)], ignore_conflicts=True)

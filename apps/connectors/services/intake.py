@@ -70,18 +70,33 @@ def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, 
 
 
 def process_inbound_event(event_id: int) -> str:
-    """Run one stored event through its platform's handler. Safe to repeat."""
+    """Run one stored event through its platform's handler. Safe to repeat.
+
+    A platform whose webhooks carry only ids fetches the entity in its `prepare(event)`
+    hook, before the transaction opens (no network I/O while a transaction is open);
+    `handle(event)` then finds it on `event.prepared`."""
     from apps.connectors.adapters import webhooks_module
 
+    event = InboundEvent.objects.filter(pk=event_id, status=InboundStatus.PENDING).first()
+    if event is None:
+        return "not pending"
+    module = webhooks_module(event.platform)
+    try:
+        prepared = module.prepare(event) if hasattr(module, "prepare") else None
+    except SkipEvent as skip:
+        return _settle(event_id, InboundStatus.IGNORED, str(skip))
+    except Exception as error:
+        return _settle(event_id, None, error=error)
     with transaction.atomic():
         event = (InboundEvent.objects.select_for_update(skip_locked=True)
                  .filter(pk=event_id, status=InboundStatus.PENDING).first())
         if event is None:
             return "not pending"
+        event.prepared = prepared
         event.attempts += 1
         try:
             with transaction.atomic():
-                webhooks_module(event.platform).handle(event)
+                module.handle(event)
         except SkipEvent as skip:
             return _finish(event, InboundStatus.IGNORED, str(skip))
         except UnmappedItems as unmapped:
@@ -92,6 +107,20 @@ def process_inbound_event(event_id: int) -> str:
             return _failed_attempt(event, error)
         resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
         return _finish(event, InboundStatus.PROCESSED)
+
+
+def _settle(event_id: int, status: str | None, note: str = "", error: Exception | None = None) -> str:
+    """Record the outcome of a `prepare` that ended the event's processing early."""
+    with transaction.atomic():
+        event = (InboundEvent.objects.select_for_update(skip_locked=True)
+                 .filter(pk=event_id, status=InboundStatus.PENDING).first())
+        if event is None:
+            return "not pending"
+        event.attempts += 1
+        if error is not None:
+            logger.warning("preparing inbound event %s failed: %r", event.pk, error)
+            return _failed_attempt(event, error)
+        return _finish(event, status, note)
 
 
 def replay_event(event_id: int) -> str:

@@ -158,8 +158,7 @@ def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int |
         platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
         pending_key=push.idempotency_key,
     ).update(pushed_available=F("pushed_available") + push.delta, pending_delta=None, pending_key="",
-             platform_quantity=platform_quantity, pushed_86d=push.is_86d, pushes=F("pushes") + 1,
-             observed_at=timezone.now())
+             platform_quantity=platform_quantity, pushed_86d=push.is_86d, pushes=F("pushes") + 1)
 
 
 def _forget_intent(link: PlatformConnection, push: StockPush) -> None:

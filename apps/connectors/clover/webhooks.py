@@ -1,0 +1,211 @@
+"""Clover → Concord: item and order webhooks (CONNECTORS.md §3.4).
+
+Clover does not sign: every delivery carries the static Clover Auth Code in
+`X-Clover-Auth`. One POST may name several merchants and events, ids only, so each event
+becomes its own envelope (`<mId>:<objectId>:<type>:<ts>`) and `handle` fetches the entity.
+Before the auth code exists Clover POSTs `{"verificationCode": ...}` once; `challenge`
+answers it and logs the code for the operator to paste into the dashboard.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db.models import Q
+from django.http import HttpResponse
+from django.utils import timezone
+
+from apps.connectors.clover import signatures
+from apps.connectors.clover.adapter import clover_client, is_sold_out
+from apps.connectors.http import PlatformError
+from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
+from apps.connectors.pos_common import flag_change, ran_out, whole_units
+from apps.connectors.selectors import connection_by_external_id, variant_for_external_id
+from apps.connectors.services.intake import (
+    EventEnvelope,
+    PlatformLine,
+    PlatformOrder,
+    SkipEvent,
+    UnmappedItems,
+    record_platform_order,
+    record_platform_stock,
+)
+from apps.core.enums import Channel
+from apps.orders.enums import FulfillmentType
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "clover"
+CONCORD_PREFIX = "concord:"
+UNIT_QTY_SCALE = 1000  # [unverified] `unitQty` in thousandths, as the emulator reads it
+
+
+def _header(headers: dict, name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def challenge(body: bytes, headers: dict) -> HttpResponse | None:
+    code = signatures.is_verification_request(body)
+    if code is None:
+        return None
+    logger.warning("Clover webhook verification code %s: paste it into the Clover dashboard", code)
+    return HttpResponse(status=200)
+
+
+def verify(body: bytes, headers: dict) -> bool:
+    return signatures.verify(getattr(settings, "CLOVER_AUTH_CODE", ""), _header(headers, signatures.HEADER))
+
+
+def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
+    merchants = json.loads(body).get("merchants")
+    if not isinstance(merchants, dict):
+        raise ValueError("merchants must be an object")
+    return [_envelope(merchant_id, event) for merchant_id, events in merchants.items() for event in events]
+
+
+def _envelope(merchant_id: str, event: dict) -> EventEnvelope:
+    object_id, kind, ts = event["objectId"], event["type"], int(event["ts"])
+    return EventEnvelope(
+        event_id=f"{merchant_id}:{object_id}:{kind}:{ts}", topic=f"{object_id.partition(':')[0]}.{kind}",
+        payload={"merchantId": merchant_id, "objectId": object_id, "type": kind, "ts": ts},
+        occurred_at=clover_time(ts))
+
+
+def clover_time(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)
+
+
+def prepare(event: InboundEvent) -> dict:
+    """Fetch what the ids name, before the engine opens its transaction."""
+    payload = event.payload
+    key, _, object_id = payload["objectId"].partition(":")
+    if payload.get("type") == "DELETE":
+        raise SkipEvent(f"{payload['objectId']} deleted at Clover")
+    link = _connection(payload["merchantId"])
+    if key == "I":
+        client = clover_client(link.external_location_id)
+        item = _fetch(lambda: client.get_item(object_id, expand=("itemStock",)), f"item {object_id}")
+        return {"item": item}
+    if key == "O":
+        return {"order": payload.get("order") or _fetch_order(link, object_id)}
+    raise SkipEvent(f"nothing to do for {payload['objectId']}")
+
+
+def handle(event: InboundEvent) -> str:
+    payload = event.payload
+    prepared = getattr(event, "prepared", None) or prepare(event)
+    link = _connection(payload["merchantId"])
+    key, _, object_id = payload["objectId"].partition(":")
+    if key == "I":
+        return _record_item(link, object_id, prepared["item"])
+    return _record_order(link, prepared["order"])
+
+
+def _connection(merchant_id: str) -> PlatformConnection:
+    link = connection_by_external_id(platform=PLATFORM, external_location_id=merchant_id)
+    if link is None:
+        raise SkipEvent(f"no Clover connection for merchant {merchant_id}")
+    return link
+
+
+def _fetch(fetch, what: str):
+    try:
+        return fetch()
+    except PlatformError as error:
+        if error.status == 404:
+            raise SkipEvent(f"{what} is gone at Clover") from None
+        raise
+
+
+# ---------------------------------------------------------------------- items
+
+
+def _record_item(link: PlatformConnection, item_id: str, item: dict) -> str:
+    variant = variant_for_external_id(platform=PLATFORM, external_id=item_id, location_id=link.location_id)
+    if variant is None:
+        raise UnmappedItems([item_id])
+    stock = item.get("itemStock")
+    available = bool(item.get("available", True))
+    if not available and ran_out(platform=PLATFORM, link=link, variant_id=variant.pk, hint=is_sold_out(item)):
+        change = None
+    else:
+        change = flag_change(platform=PLATFORM, link=link, variant_id=variant.pk, available=available)
+    # What was fetched is the item as it is now, whenever the event was sent.
+    return record_platform_stock(platform=PLATFORM, link=link, external_id=item_id,
+                                 quantity=whole_units(stock["quantity"]) if stock else None,
+                                 available=change, occurred_at=timezone.now())
+
+
+# ---------------------------------------------------------------------- orders
+
+
+def _fetch_order(link: PlatformConnection, order_id: str) -> dict:
+    client = clover_client(link.external_location_id)
+    return _fetch(lambda: client.get_order(order_id), f"order {order_id}")
+
+
+def is_register_sale(order: dict) -> bool:
+    """An order made at Clover (not one Concord sent) and paid: an open order may still
+    gain line items, and each change sends another event."""
+    if (order.get("title") or "").startswith(CONCORD_PREFIX):
+        return False
+    return order.get("state") == "locked" or order.get("paymentState") not in (None, "OPEN")
+
+
+def _record_order(link: PlatformConnection, order: dict) -> str:
+    if not is_register_sale(order):
+        raise SkipEvent("Concord's own order, or not paid yet")
+    lines = _lines(link, order)
+    if not lines:
+        raise SkipEvent("no inventory items on the order")
+    _, created = record_platform_order(PlatformOrder(
+        platform=PLATFORM, link=link, external_id=order["id"], lines=lines,
+        placed_at=clover_time(order["createdTime"]) if order.get("createdTime") else timezone.now(),
+        channel=Channel.REGISTER, fulfillment_type=FulfillmentType.IN_STORE, already_fulfilled=True,
+        total=order.get("total"),
+    ))
+    return "recorded" if created else "already recorded"
+
+
+def _lines(link: PlatformConnection, order: dict) -> list[PlatformLine]:
+    """The register rings one line item per unit: identical ones become one line. Line
+    items without an inventory item (a custom amount) move no stock and are left out;
+    their money stays in the order's total."""
+    counted: Counter = Counter()
+    for line_item in (order.get("lineItems") or {}).get("elements") or []:
+        if not (line_item.get("item") or {}).get("id"):
+            continue
+        modifications = (line_item.get("modifications") or {}).get("elements") or []
+        unit_price = line_item.get("price", 0) + sum(m.get("amount", 0) for m in modifications)
+        modifier_ids = tuple(sorted(m["modifier"]["id"] for m in modifications if m.get("modifier")))
+        units = line_item.get("unitQty") or UNIT_QTY_SCALE
+        counted[(line_item["item"]["id"], modifier_ids, unit_price)] += units
+    skus = _modifier_skus(link, {m for (_, ids, _) in counted for m in ids})
+    return [PlatformLine(quantity=max(1, units // UNIT_QTY_SCALE), external_id=item_id, unit_price=price,
+                         modifier_skus=tuple(skus[m] for m in ids if m in skus))
+            for (item_id, ids, price), units in counted.items()]
+
+
+def _modifier_skus(link: PlatformConnection, modifier_ids: set[str]) -> dict[str, str]:
+    """Our modifier SKU per Clover modifier id; an unmapped one is left off the line (its
+    price is already in the line's own price)."""
+    if not modifier_ids:
+        return {}
+    return dict(ExternalMapping.objects.filter(
+        Q(location_id=link.location_id) | Q(location__isnull=True),
+        platform=PLATFORM, kind=ExternalMapping.KIND_MODIFIER, external_id__in=modifier_ids,
+    ).values_list("external_id", "modifier__sku"))
+
+
+def order_envelope(link: PlatformConnection, order: dict) -> EventEnvelope:
+    """How a polled order enters the intake (with the order itself, nothing to fetch)."""
+    merchant_id, modified = link.external_location_id, order.get("modifiedTime") or 0
+    return EventEnvelope(
+        event_id=f"{merchant_id}:O:{order['id']}:POLL:{modified}", topic="O.POLL",
+        payload={"merchantId": merchant_id, "objectId": f"O:{order['id']}", "type": "POLL", "ts": modified,
+                 "order": order},
+        occurred_at=clover_time(modified) if modified else None)

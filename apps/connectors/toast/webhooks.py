@@ -1,0 +1,202 @@
+"""Toast → Concord: stock webhooks, and the orders the poller finds (topic "order").
+
+Toast signs each webhook with `Toast-Signature` over the raw body plus a timestamp
+(CONNECTORS.md §1.5); the event id is the body's `guid`. Toast has no orders webhook in
+our facts, so register sales arrive through `poller.poll`, stored as "order" events that
+go through the same intake.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+from django.conf import settings
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
+from apps.connectors.pos_common import flag_change, ran_out, sync_state, whole_units
+from apps.connectors.selectors import connection_by_external_id, variant_for_external_id
+from apps.connectors.services.intake import (
+    EventEnvelope,
+    PlatformLine,
+    PlatformOrder,
+    SkipEvent,
+    UnmappedItems,
+    record_platform_order,
+    record_platform_stock,
+)
+from apps.connectors.toast import signatures
+from apps.core.enums import Channel
+from apps.core.errors import ValidationFailed
+from apps.core.money import from_decimal
+from apps.customers.services import normalize_phone
+from apps.orders.enums import FulfillmentType
+from apps.orders.services import CustomerInput
+
+logger = logging.getLogger(__name__)
+
+PLATFORM = "toast"
+ORDER_TOPIC = "order"
+RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
+CONCORD_PREFIX = "concord:"
+# Toast reports every change at or under this count (`low_quantity`), so an item it counted
+# down to here before showing it out of stock most likely sold out (CONNECTORS.md §1.4).
+LOW_QUANTITY_THRESHOLD = 5
+
+
+def _header(headers: dict, name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def verify(body: bytes, headers: dict) -> bool:
+    secret = getattr(settings, "TOAST_WEBHOOK_SECRET", "")
+    if not secret:
+        return False
+    timestamp = signatures.timestamp_from(body, headers)
+    return signatures.verify(secret, body, timestamp, _header(headers, signatures.HEADER))
+
+
+def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
+    message = json.loads(body)
+    topic = f"{message['eventCategory']}.{message.get('eventType', '')}"
+    return [EventEnvelope(event_id=message["guid"], topic=topic, payload=message,
+                          occurred_at=toast_time(message.get("timestamp")))]
+
+
+def handle(event: InboundEvent) -> str:
+    if event.topic == ORDER_TOPIC:
+        return _record_order(event.payload)
+    if event.topic.startswith("stock."):
+        return _record_stock(event.payload, event.headers)
+    raise SkipEvent(f"nothing to do for {event.topic}")
+
+
+def toast_time(value: str | None) -> datetime | None:
+    """Toast's `2021-07-30T11:57:46.235+0000` or a webhook's ISO-8601 UTC timestamp."""
+    if not value:
+        return None
+    text = value.replace("Z", "+00:00")
+    if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
+        text = f"{text[:-2]}:{text[-2:]}"
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def _connection(restaurant_guid: str | None) -> PlatformConnection:
+    link = connection_by_external_id(platform=PLATFORM, external_location_id=restaurant_guid or "")
+    if link is None:
+        raise SkipEvent(f"no Toast connection for restaurant {restaurant_guid}")
+    return link
+
+
+# ---------------------------------------------------------------------- stock
+
+
+def _record_stock(message: dict, headers: dict) -> str:
+    details = message["details"]
+    link = _connection(details.get("restaurantGuid") or _header(headers, RESTAURANT_HEADER))
+    item_guid = details["itemGuid"]
+    variant = variant_for_external_id(platform=PLATFORM, external_id=item_guid, location_id=link.location_id)
+    if variant is None:
+        raise UnmappedItems([item_guid])
+    quantity, available = _stock_report(link, variant.pk, details)
+    return record_platform_stock(platform=PLATFORM, link=link, external_id=item_guid, quantity=quantity,
+                                 available=available,
+                                 occurred_at=toast_time(message.get("timestamp")) or timezone.now())
+
+
+def _stock_report(link: PlatformConnection, variant_id: int, details: dict) -> tuple[int | None, bool | None]:
+    """(count, 86 change) from a stock event. OUT_OF_STOCK means either "86'd by staff" or
+    "sold out": Toast tells them apart nowhere. It is read as sold out (a count of 0) when
+    Toast counted the item down to the low-quantity zone first, or Concord has nothing to
+    offer there either; otherwise as an 86. So a staff 86 of an item with 5 or fewer left
+    is taken for a sell-out, and one sale of more than 5 units emptying it for an 86."""
+    status = details.get("status")
+    if status == "QUANTITY":
+        return whole_units(details.get("quantity")), flag_change(
+            platform=PLATFORM, link=link, variant_id=variant_id, available=True)
+    if status == "IN_STOCK":
+        return None, flag_change(platform=PLATFORM, link=link, variant_id=variant_id, available=True)
+    state = sync_state(PLATFORM, link, variant_id)
+    counted_down = bool(state and state.platform_quantity is not None
+                        and 0 <= state.platform_quantity <= LOW_QUANTITY_THRESHOLD)
+    if ran_out(platform=PLATFORM, link=link, variant_id=variant_id, hint=counted_down):
+        return 0, None
+    return None, flag_change(platform=PLATFORM, link=link, variant_id=variant_id, available=False)
+
+
+# ---------------------------------------------------------------------- orders
+
+
+def is_register_sale(order: dict) -> bool:
+    """An order rung up at Toast (not one Concord sent), final: paid or closed, not voided."""
+    if (order.get("externalId") or "").startswith(CONCORD_PREFIX):
+        return False
+    if order.get("voided") or order.get("deleted"):
+        return False
+    return bool(order.get("paidDate") or order.get("closedDate"))
+
+
+def order_envelope(restaurant_guid: str, order: dict) -> EventEnvelope:
+    """How a polled order enters the intake: one event per version of the order."""
+    return EventEnvelope(event_id=f"order:{order['guid']}:{order.get('modifiedDate')}", topic=ORDER_TOPIC,
+                         payload={"restaurantGuid": restaurant_guid, "order": order},
+                         occurred_at=toast_time(order.get("modifiedDate")))
+
+
+def _record_order(payload: dict) -> str:
+    link = _connection(payload.get("restaurantGuid"))
+    order = payload["order"]
+    if not is_register_sale(order):
+        raise SkipEvent("not a finished register sale")
+    currency = link.location.currency
+    checks = [c for c in order.get("checks") or [] if not (c.get("voided") or c.get("deleted"))]
+    lines = [_line(link, selection, currency) for check in checks
+             for selection in check.get("selections") or [] if not selection.get("voided")]
+    if not lines:
+        raise SkipEvent("no items on the order")
+    _, created = record_platform_order(PlatformOrder(
+        platform=PLATFORM, link=link, external_id=order["guid"], lines=lines,
+        placed_at=toast_time(order.get("createdDate") or order.get("openedDate")) or timezone.now(),
+        channel=Channel.REGISTER, fulfillment_type=FulfillmentType.IN_STORE, already_fulfilled=True,
+        total=sum(from_decimal(c.get("totalAmount") or 0, currency) for c in checks),
+        customer=_customer(checks),
+    ))
+    return "recorded" if created else "already recorded"
+
+
+def _line(link: PlatformConnection, selection: dict, currency: str) -> PlatformLine:
+    # Concord counts whole units; a weighed item sold by the pound counts as one sale.
+    quantity = max(1, round(float(selection.get("quantity") or 1)))
+    price = from_decimal(selection.get("price") or 0, currency)
+    option_guids = [m["item"]["guid"] for m in selection.get("modifiers") or [] if m.get("item")]
+    unit_price = (2 * price + quantity) // (2 * quantity)  # price / quantity, half up
+    return PlatformLine(quantity=quantity, external_id=selection["item"]["guid"], unit_price=unit_price,
+                        modifier_skus=_modifier_skus(link, option_guids))
+
+
+def _modifier_skus(link: PlatformConnection, option_guids: list[str]) -> tuple[str, ...]:
+    """Our modifier SKUs for Toast option GUIDs; an unmapped option is left off the line
+    (its price is already in the line's own price)."""
+    if not option_guids:
+        return ()
+    skus = dict(ExternalMapping.objects.filter(
+        Q(location_id=link.location_id) | Q(location__isnull=True),
+        platform=PLATFORM, kind=ExternalMapping.KIND_MODIFIER, external_id__in=option_guids,
+    ).values_list("external_id", "modifier__sku"))
+    return tuple(skus[guid] for guid in option_guids if guid in skus)
+
+
+def _customer(checks: list[dict]) -> CustomerInput:
+    found = next((c["customer"] for c in checks if c.get("customer")), None)
+    if not found:
+        return CustomerInput()
+    name = f"{found.get('firstName') or ''} {found.get('lastName') or ''}".strip()
+    try:
+        phone = normalize_phone(found.get("phone") or "")
+    except ValidationFailed:  # a number Toast kept but we cannot read: keep the name and email
+        phone = ""
+    return CustomerInput(name=name, phone=phone, email=found.get("email") or "")
