@@ -122,6 +122,8 @@ class InboundEvent(models.Model):
     last_error = models.TextField(blank=True)
     processed_at = models.DateTimeField(null=True, blank=True)
     deliveries = models.PositiveIntegerField(default=1, help_text="How often the platform sent it.")
+    claimed_until = models.DateTimeField(null=True, blank=True,
+                                         help_text="A worker is applying it until then.")
 
     class Meta:
         ordering = ["-id"]

@@ -71,7 +71,7 @@ def run_catalog_pull(job_id: int) -> SyncJob:
                                                  finished_at=timezone.now())
     except Exception as error:
         logger.exception("catalog pull %s failed", job.pk)
-        SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=repr(error)[:2000],
+        SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.FAILED, error=str(error)[:2000],
                                                  done=pull.done, summary=pull.summary,
                                                  finished_at=timezone.now())
     return SyncJob.objects.get(pk=job.pk)

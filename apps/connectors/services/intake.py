@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.connectors.enums import InboundStatus, Platform
@@ -72,60 +72,41 @@ def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, 
 def process_inbound_event(event_id: int) -> str:
     """Run one stored event through its platform's handler. Safe to repeat.
 
-    A platform whose webhooks carry only ids fetches the entity in its `prepare(event)`
-    hook, before the transaction opens (no network I/O while a transaction is open);
-    `handle(event)` then finds it on `event.prepared`."""
+    The event is claimed for a while (a killed worker's claim runs out), then handled
+    outside any transaction of ours: a handler may call the platform (webhooks that carry
+    only ids), and each domain call it makes is its own transaction and idempotent, so an
+    event interrupted half way is simply applied again. A platform module may also fetch
+    in `prepare(event)`; the handler finds the result on `event.prepared`."""
     from apps.connectors.adapters import webhooks_module
 
-    event = InboundEvent.objects.filter(pk=event_id, status=InboundStatus.PENDING).first()
-    if event is None:
+    now = timezone.now()
+    claimed = InboundEvent.objects.filter(
+        Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=event_id, status=InboundStatus.PENDING,
+    ).update(claimed_until=now + timedelta(seconds=settings.INBOUND_CLAIM_SECONDS),
+             attempts=F("attempts") + 1)
+    if not claimed:
         return "not pending"
+    event = InboundEvent.objects.get(pk=event_id)
     module = webhooks_module(event.platform)
     try:
-        prepared = module.prepare(event) if hasattr(module, "prepare") else None
+        event.prepared = module.prepare(event) if hasattr(module, "prepare") else None
+        module.handle(event)
     except SkipEvent as skip:
-        return _settle(event_id, InboundStatus.IGNORED, str(skip))
+        return _finish(event, InboundStatus.IGNORED, str(skip))
+    except UnmappedItems as unmapped:
+        _open_unmapped(event, unmapped.references)
+        return _finish(event, InboundStatus.FAILED, f"unmapped: {unmapped}")
     except Exception as error:
-        return _settle(event_id, None, error=error)
-    with transaction.atomic():
-        event = (InboundEvent.objects.select_for_update(skip_locked=True)
-                 .filter(pk=event_id, status=InboundStatus.PENDING).first())
-        if event is None:
-            return "not pending"
-        event.prepared = prepared
-        event.attempts += 1
-        try:
-            with transaction.atomic():
-                module.handle(event)
-        except SkipEvent as skip:
-            return _finish(event, InboundStatus.IGNORED, str(skip))
-        except UnmappedItems as unmapped:
-            _open_unmapped(event, unmapped.references)
-            return _finish(event, InboundStatus.FAILED, f"unmapped: {unmapped}")
-        except Exception as error:
-            logger.warning("inbound event %s failed: %r", event.pk, error)
-            return _failed_attempt(event, error)
-        resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
-        return _finish(event, InboundStatus.PROCESSED)
-
-
-def _settle(event_id: int, status: str | None, note: str = "", error: Exception | None = None) -> str:
-    """Record the outcome of a `prepare` that ended the event's processing early."""
-    with transaction.atomic():
-        event = (InboundEvent.objects.select_for_update(skip_locked=True)
-                 .filter(pk=event_id, status=InboundStatus.PENDING).first())
-        if event is None:
-            return "not pending"
-        event.attempts += 1
-        if error is not None:
-            logger.warning("preparing inbound event %s failed: %r", event.pk, error)
-            return _failed_attempt(event, error)
-        return _finish(event, status, note)
+        logger.warning("inbound event %s failed: %r", event.pk, error)
+        return _failed_attempt(event, error)
+    resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
+    return _finish(event, InboundStatus.PROCESSED)
 
 
 def replay_event(event_id: int) -> str:
     """Process a stored event again, whatever happened to it before."""
-    InboundEvent.objects.filter(pk=event_id).update(status=InboundStatus.PENDING, attempts=0)
+    InboundEvent.objects.filter(pk=event_id).update(status=InboundStatus.PENDING, attempts=0,
+                                                    claimed_until=None)
     return process_inbound_event(event_id)
 
 
@@ -133,14 +114,17 @@ def _finish(event: InboundEvent, status: str, note: str = "") -> str:
     event.status = status
     event.last_error = note[:2000]
     event.processed_at = timezone.now()
-    event.save(update_fields=["status", "last_error", "processed_at", "attempts"])
+    event.claimed_until = None
+    event.save(update_fields=["status", "last_error", "processed_at", "claimed_until"])
     return status
 
 
 def _failed_attempt(event: InboundEvent, error: Exception) -> str:
-    event.last_error = repr(error)[:2000]
+    event.last_error = str(error)[:2000] or repr(error)[:2000]
     if event.attempts < settings.INBOUND_MAX_ATTEMPTS:
-        event.save(update_fields=["attempts", "last_error"])
+        # Try again after a pause that grows with each attempt.
+        event.claimed_until = timezone.now() + timedelta(seconds=min(60, 2 ** event.attempts))
+        event.save(update_fields=["last_error", "claimed_until"])
         return "retry"
     open_exception(
         kind=ExceptionKind.INBOUND_FAILED, title=f"{event.platform} {event.topic} event could not be applied",
@@ -163,7 +147,9 @@ def _open_unmapped(event: InboundEvent, references: list[str]) -> None:
 
 
 def pending_event_ids(limit: int = 200) -> list[int]:
+    now = timezone.now()
     return list(InboundEvent.objects.filter(status=InboundStatus.PENDING)
+                .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
                 .order_by("id").values_list("id", flat=True)[:limit])
 
 

@@ -63,6 +63,12 @@ class SquareClient(PlatformClient):
             if not cursor:
                 return
 
+    def batch_retrieve_catalog_objects(self, object_ids: list[str]) -> list[dict]:
+        """BatchRetrieveCatalogObjects: `POST /v2/catalog/batch-retrieve` (variations carry
+        their per-location `sold_out` overrides)."""
+        body = {"object_ids": object_ids, "include_related_objects": False}
+        return self.request_json("POST", "/v2/catalog/batch-retrieve", json=body).get("objects", [])
+
     # -- orders ------------------------------------------------------------------------------------
 
     def create_order(self, *, idempotency_key: str, order: dict) -> dict:

@@ -6,7 +6,8 @@ behind the behaviour are in CONNECTORS.md §2. Guesses are marked [unverified].
 
 Served:
 - GET  /v2/locations, /v2/locations/{id}
-- GET  /v2/catalog/list (types, cursor; 100 per page), /v2/catalog/object/{id}
+- GET  /v2/catalog/list (types, cursor; 100 per page), /v2/catalog/object/{id},
+  POST /v2/catalog/batch-retrieve
 - POST /v2/orders (idempotent), GET /v2/orders/{id}, POST /v2/orders/batch-retrieve,
   POST /v2/orders/search
 - POST /v2/inventory/counts/batch-retrieve (+ deprecated /v2/inventory/batch-retrieve-counts),
@@ -170,6 +171,7 @@ class SquareEmulator(RefundsMixin, Emulator):
             ("GET", r"/v2/locations/(?P<location_id>[^/]+)", self.retrieve_location),
             ("GET", r"/v2/catalog/list", self.list_catalog),
             ("GET", r"/v2/catalog/object/(?P<object_id>[^/]+)", self.retrieve_catalog_object),
+            ("POST", r"/v2/catalog/batch-retrieve", self.batch_retrieve_catalog_objects),
             ("POST", r"/v2/orders", self.create_order),
             ("POST", r"/v2/orders/batch-retrieve", self.batch_retrieve_orders),
             ("POST", r"/v2/orders/search", self.search_orders),
@@ -266,6 +268,16 @@ class SquareEmulator(RefundsMixin, Emulator):
         if obj is None:
             raise not_found(f"Object `{request.params['object_id']}` not found.", "object_id")
         return Response.json(200, {"object": render(obj, self._sold_out_map())})
+
+    def batch_retrieve_catalog_objects(self, request: Request) -> Response:
+        """BatchRetrieveCatalogObjects: the objects found, unknown ids left out [SQ-SPEC]."""
+        object_ids = request.json_object().get("object_ids")
+        if not isinstance(object_ids, list) or not object_ids:
+            raise missing("object_ids")
+        sold_out = self._sold_out_map()
+        found = [render(self.catalog.by_id[i], sold_out) for i in object_ids
+                 if isinstance(i, str) and i in self.catalog.by_id]
+        return Response.json(200, {"objects": found} if found else {})
 
     def _sold_out_map(self) -> dict[tuple[str, str], bool]:
         return {key: cell.sold_out for key, cell in self.stock.items()}

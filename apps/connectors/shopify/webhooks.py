@@ -1,0 +1,151 @@
+"""Shopify → Concord: web orders and inventory levels (CONNECTORS.md §4.2).
+
+Shopify signs the raw body with the app secret; each delivery's `X-Shopify-Webhook-Id`
+is the dedupe key (a retry reuses it). The body is the REST resource of the topic.
+
+Which orders are facts: a Shopify order that is paid (or whose payment is authorized)
+is a sale Concord must record, from `orders/create` or `orders/paid`, whichever comes
+first. An unpaid `orders/create` is skipped: `orders/paid` follows when the money comes,
+and until then Concord records no payment it has not seen. (Shopify does hold the units
+of an unpaid order; see the report for what recording it would need.)
+
+Fulfilment: the order's `location_id` names the Shopify location, hence the Concord
+store. An order with a shipping address ships from there ("shipping"); one without is
+picked up there ("pickup").
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+
+from django.conf import settings
+from django.utils import timezone
+
+from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
+from apps.connectors.selectors import connection_by_external_id
+from apps.connectors.services.intake import (
+    EventEnvelope,
+    PlatformLine,
+    PlatformOrder,
+    SkipEvent,
+    UnmappedItems,
+    record_platform_order,
+    record_platform_stock,
+)
+from apps.connectors.shopify import signatures
+from apps.connectors.shopify.adapter import PLATFORM
+from apps.core.errors import ValidationFailed
+from apps.core.money import from_decimal
+from apps.customers.services import normalize_phone
+from apps.orders.services import CustomerInput
+
+ORDER_TOPICS = ("orders/create", "orders/paid")
+PAID_STATUSES = ("paid", "partially_paid", "authorized")
+
+
+def _header(headers: dict, name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def verify(body: bytes, headers: dict) -> bool:
+    secret = settings.SHOPIFY_API_SECRET
+    if not secret:
+        return False
+    return signatures.verify(secret, body, _header(headers, signatures.HEADER))
+
+
+def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
+    payload = json.loads(body)
+    if not isinstance(payload, dict):
+        raise ValueError("the body is not a JSON object")
+    webhook_id = _header(headers, "X-Shopify-Webhook-Id")
+    topic = _header(headers, "X-Shopify-Topic")
+    if not webhook_id or not topic:
+        raise KeyError("X-Shopify-Webhook-Id and X-Shopify-Topic are required")
+    occurred_at = shopify_time(_header(headers, "X-Shopify-Triggered-At")) or shopify_time(
+        payload.get("updated_at"))
+    return [EventEnvelope(event_id=webhook_id, topic=topic, payload=payload, occurred_at=occurred_at)]
+
+
+def handle(event: InboundEvent) -> str:
+    if event.topic in ORDER_TOPICS:
+        return _record_order(event.topic, event.payload)
+    if event.topic == "inventory_levels/update":
+        return _record_level(event.payload, event.occurred_at)
+    if event.topic == "refunds/create":
+        raise SkipEvent("refunds arrive with the returns issue")
+    raise SkipEvent(f"nothing to do for {event.topic}")
+
+
+def shopify_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _connection(location_id) -> PlatformConnection:
+    link = connection_by_external_id(platform=PLATFORM, external_location_id=str(location_id or ""))
+    if link is None:
+        raise SkipEvent(f"Shopify location {location_id} is not connected to Concord")
+    return link
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+def _record_order(topic: str, order: dict) -> str:
+    if order.get("cancelled_at"):
+        raise SkipEvent(f"order {order['name']} is cancelled")
+    if topic == "orders/create" and order.get("financial_status") not in PAID_STATUSES:
+        raise SkipEvent(f"order {order['name']} is {order.get('financial_status')}: orders/paid records it")
+    link = _connection(order.get("location_id"))
+    currency = order["currency"]
+    record, created = record_platform_order(PlatformOrder(
+        platform=PLATFORM, link=link, external_id=str(order["id"]),
+        lines=[order_line(line, currency) for line in order["line_items"]],
+        placed_at=shopify_time(order["created_at"]), channel="web",
+        fulfillment_type="shipping" if order.get("shipping_address") else "pickup",
+        already_fulfilled=False, total=from_decimal(order["total_price"], currency),
+        customer=order_customer(order),
+    ))
+    return f"{'recorded' if created else 'already recorded'} as order #{record.pk}"
+
+
+def order_line(line: dict, currency: str) -> PlatformLine:
+    return PlatformLine(quantity=line["quantity"], external_id=str(line.get("variant_id") or ""),
+                        sku=line.get("sku") or "", unit_price=from_decimal(line["price"], currency))
+
+
+def order_customer(order: dict) -> CustomerInput:
+    customer = order.get("customer") or {}
+    name = " ".join(filter(None, (customer.get("first_name"), customer.get("last_name"))))
+    try:
+        phone = normalize_phone(customer.get("phone") or order.get("phone") or "")
+    except ValidationFailed:
+        phone = ""  # the storefront took a number that is not dialable: keep the email
+    return CustomerInput(name=name, phone=phone, email=order.get("email") or customer.get("email") or "")
+
+
+# -- inventory levels -------------------------------------------------------------------------
+
+
+def _record_level(level: dict, occurred_at: datetime | None) -> str:
+    """Shopify's count for one item at one location. Shopify has no 86 flag, so only the
+    count is reported; our own pushes come back this way too, and only refresh what
+    Concord believes Shopify shows."""
+    link = _connection(level.get("location_id"))
+    item_id = str(level["inventory_item_id"])
+    variant_external_id = _variant_of_item(item_id)
+    if variant_external_id is None:
+        raise UnmappedItems([f"inventory_item:{item_id}"])
+    return record_platform_stock(
+        platform=PLATFORM, link=link, external_id=variant_external_id, quantity=level.get("available"),
+        available=None, occurred_at=shopify_time(level.get("updated_at")) or occurred_at or timezone.now())
+
+
+def _variant_of_item(inventory_item_id: str) -> str | None:
+    mapping = ExternalMapping.objects.filter(
+        platform=PLATFORM, kind=ExternalMapping.KIND_VARIANT, data__inventory_item_id=inventory_item_id,
+    ).only("external_id").first()
+    return mapping.external_id if mapping else None

@@ -1,0 +1,251 @@
+"""Square → Concord: register sales, counts and sold-out flags.
+
+Square signs `notification URL + raw body` (CONNECTORS.md §2.7); the URL is the one
+configured (`SQUARE_WEBHOOK_URL`), never the request's Host. Events are deduplicated on
+`event_id`. `order.created`/`order.updated` carry only the id, so the order is fetched;
+the poller stores whole orders as "order.polled" events that take the same path.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from apps.connectors.http import PlatformError
+from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection, StockSyncState
+from apps.connectors.selectors import connection_by_external_id
+from apps.connectors.services.intake import (
+    EventEnvelope,
+    PlatformLine,
+    PlatformOrder,
+    SkipEvent,
+    record_platform_order,
+    record_platform_stock,
+)
+from apps.connectors.square import signatures
+from apps.connectors.square.adapter import (
+    PLATFORM,
+    is_from_concord,
+    is_manual_86,
+    sold_out_at,
+    square_client,
+    whole_count,
+    whole_sold,
+)
+from apps.core.errors import ValidationFailed
+from apps.customers.services import normalize_phone
+from apps.orders.services import CustomerInput
+
+ORDER_TOPICS = ("order.created", "order.updated")
+POLLED_ORDER_TOPIC = "order.polled"
+SALE_STATE = "COMPLETED"
+# A sold-out change bumps its variation's `updated_at` to the event's time; a margin
+# covers clock rounding, and re-reading a flag that did not change is harmless.
+CATALOG_CHANGE_MARGIN = timedelta(minutes=1)
+
+
+def _header(headers: dict, name: str) -> str | None:
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
+def verify(body: bytes, headers: dict) -> bool:
+    key, url = settings.SQUARE_WEBHOOK_SIGNATURE_KEY, settings.SQUARE_WEBHOOK_URL
+    if not key or not url:
+        return False
+    return signatures.verify(key, url, body, _header(headers, signatures.HEADER))
+
+
+def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
+    message = json.loads(body)
+    return [EventEnvelope(event_id=message["event_id"], topic=message["type"], payload=message,
+                          occurred_at=square_time(message.get("created_at")))]
+
+
+def handle(event: InboundEvent) -> str:
+    if event.topic in ORDER_TOPICS:
+        return _record_notified_order(event.payload)
+    if event.topic == POLLED_ORDER_TOPIC:
+        return record_sale(event.payload)
+    if event.topic == "inventory.count.updated":
+        return _record_counts(event.payload)
+    if event.topic == "catalog.version.updated":
+        return _record_sold_out_flags(event.payload)
+    raise SkipEvent(f"nothing to do for {event.topic}")
+
+
+def square_time(value: str | None) -> datetime | None:
+    if not value:
+        return None
+    return datetime.fromisoformat(value.replace("Z", "+00:00"))
+
+
+def _connection(location_id: str | None) -> PlatformConnection:
+    link = connection_by_external_id(platform=PLATFORM, external_location_id=location_id or "")
+    if link is None:
+        raise SkipEvent(f"Square location {location_id} is not connected to Concord")
+    return link
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+def _record_notified_order(message: dict) -> str:
+    data = message["data"]
+    summary = data["object"].get(data["type"]) or {}
+    _connection(summary.get("location_id"))
+    if summary.get("state") != SALE_STATE:
+        # A register sale is COMPLETED when it is paid; an order that completes later
+        # sends order.updated, and the poller catches it if that is lost.
+        raise SkipEvent(f"order {data['id']} is {summary.get('state')}, not a completed sale")
+    return record_sale(square_client().retrieve_order(data["id"]))
+
+
+def record_sale(order: dict) -> str:
+    """A completed order rung up at the register: recorded once, however often it arrives."""
+    if is_from_concord(order):
+        raise SkipEvent(f"order {order['id']} was sent by Concord ({order['source']['name']})")
+    if order.get("state") != SALE_STATE:
+        raise SkipEvent(f"order {order['id']} is {order.get('state')}, not a completed sale")
+    link = _connection(order.get("location_id"))
+    sale = PlatformOrder(
+        platform=PLATFORM, link=link, external_id=order["id"], lines=sale_lines(order),
+        placed_at=square_time(order["created_at"]), channel="register", fulfillment_type="in_store",
+        already_fulfilled=True, total=(order.get("total_money") or {}).get("amount"),
+        customer=_customer(order.get("customer_id")),
+    )
+    try:
+        record, created = record_platform_order(sale)
+    except ValidationFailed as error:
+        if "modifiers" not in (error.field or ""):
+            raise
+        # The register sold it with modifiers our catalog's rules do not allow: a sale that
+        # happened is still recorded, without the labels (their price is in the unit price).
+        record, created = record_platform_order(replace(
+            sale, lines=[replace(line, modifier_skus=()) for line in sale.lines]))
+    return f"{'recorded' if created else 'already recorded'} as order #{record.pk}"
+
+
+def sale_lines(order: dict) -> list[PlatformLine]:
+    modifier_skus = _modifier_skus(order)
+    return [sale_line(line, modifier_skus) for line in order.get("line_items", [])]
+
+
+def sale_line(line: dict, modifier_skus: dict[str, str]) -> PlatformLine:
+    mods = line.get("modifiers") or []
+    # The register's own unit price: the variation's base plus its modifiers, per unit.
+    unit_price = (line.get("base_price_money") or {}).get("amount", 0) + sum(
+        (m.get("base_price_money") or {}).get("amount", 0) * (whole_sold(m.get("quantity", "1")) or 1)
+        for m in mods)
+    # A modifier Square has that Concord does not map only loses its label: its price is
+    # already in the unit price, and modifiers move no stock.
+    skus = tuple(modifier_skus[m["catalog_object_id"]] for m in mods
+                 if m.get("catalog_object_id") in modifier_skus)
+    external_id = line.get("catalog_object_id") or f"ad-hoc:{line.get('name', '')}"
+    return PlatformLine(quantity=whole_sold(line["quantity"]) or 0, external_id=external_id,
+                        unit_price=unit_price, modifier_skus=skus)
+
+
+def _modifier_skus(order: dict) -> dict[str, str]:
+    ids = {m["catalog_object_id"] for line in order.get("line_items", [])
+           for m in line.get("modifiers") or [] if m.get("catalog_object_id")}
+    if not ids:
+        return {}
+    mappings = ExternalMapping.objects.filter(platform=PLATFORM, kind=ExternalMapping.KIND_MODIFIER,
+                                              external_id__in=ids).select_related("modifier")
+    return {m.external_id: m.modifier.sku for m in mappings}
+
+
+def _customer(customer_id: str | None) -> CustomerInput:
+    if not customer_id:
+        return CustomerInput()
+    try:
+        customer = square_client().retrieve_customer(customer_id)
+    except PlatformError as error:
+        if error.status != 404:
+            raise
+        return CustomerInput()  # deleted at Square since the sale: the sale still counts
+    name = " ".join(filter(None, (customer.get("given_name"), customer.get("family_name"))))
+    try:
+        phone = normalize_phone(customer.get("phone_number") or "")
+    except ValidationFailed:
+        phone = ""  # a number the register took that is not dialable: keep the email
+    return CustomerInput(name=name, phone=phone, email=customer.get("email_address") or "")
+
+
+# -- counts and flags --------------------------------------------------------------------------
+
+
+def _record_counts(message: dict) -> str:
+    outcomes = []
+    for count in message["data"]["object"].get("inventory_counts", []):
+        if count.get("state") != "IN_STOCK":
+            continue
+        link = connection_by_external_id(platform=PLATFORM, external_location_id=count.get("location_id", ""))
+        if link is None:
+            continue
+        outcomes.append(record_platform_stock(
+            platform=PLATFORM, link=link, external_id=count["catalog_object_id"],
+            quantity=whole_count(count.get("quantity")), available=None,
+            occurred_at=square_time(count.get("calculated_at")) or timezone.now()))
+    if not outcomes:
+        raise SkipEvent("no counts at a connected location")
+    return "; ".join(outcomes)
+
+
+def _record_sold_out_flags(message: dict) -> str:
+    """The seller marked variations sold out (an 86) or back: the catalog says which."""
+    changed_at = square_time(message["data"]["object"]["catalog_version"]["updated_at"])
+    since = (changed_at or timezone.now()) - CATALOG_CHANGE_MARGIN
+    client = square_client()
+    variations = [v for v in client.iter_catalog(types="ITEM_VARIATION")
+                  if (square_time(v.get("updated_at")) or since) >= since]
+    links = {link.external_location_id: link for link in PlatformConnection.objects.filter(
+        platform=PLATFORM, is_enabled=True).select_related("location")}
+    outcomes = []
+    for location_id, link in links.items():
+        outcomes += _apply_flags(client, link, variations, location_id)
+    if not outcomes:
+        raise SkipEvent("no sold-out flag changed")
+    return "; ".join(outcomes)
+
+
+def _apply_flags(client, link: PlatformConnection, variations: list[dict], location_id: str) -> list[str]:
+    variant_ids = _variant_ids(link, [v["id"] for v in variations])
+    if not variant_ids:
+        return []
+    counts = client.batch_retrieve_counts(catalog_object_ids=list(variant_ids), location_ids=[location_id])
+    quantities = {c["catalog_object_id"]: whole_count(c.get("quantity"))
+                  for c in counts.get("counts", []) if c.get("state") == "IN_STOCK"}
+    shown_86d = dict(StockSyncState.objects.filter(
+        platform=PLATFORM, location_id=link.location_id, variant_id__in=variant_ids.values(),
+    ).values_list("variant_id", "pushed_86d"))
+    outcomes = []
+    for variation in variations:
+        variant_id = variant_ids.get(variation["id"])
+        if variant_id is None:
+            continue
+        sold_out = sold_out_at(variation, location_id)
+        if sold_out and not is_manual_86(sold_out, quantities.get(variation["id"], 0)):
+            continue  # Square's own stock-out at zero: the count already says it
+        if sold_out == shown_86d.get(variant_id, False):
+            continue  # as Square already showed it: an unrelated catalog edit
+        # The flag was read just now, so it is current whatever the variation's timestamp.
+        outcomes.append(record_platform_stock(
+            platform=PLATFORM, link=link, external_id=variation["id"], quantity=None,
+            available=not sold_out, occurred_at=timezone.now()))
+    return outcomes
+
+
+def _variant_ids(link: PlatformConnection, variation_ids: list[str]) -> dict[str, int]:
+    """Square variation id -> our variant id, for the mapped ones (shared or this location's)."""
+    mappings = ExternalMapping.objects.filter(
+        platform=PLATFORM, kind=ExternalMapping.KIND_VARIANT, external_id__in=variation_ids,
+    ).filter(Q(location__isnull=True) | Q(location_id=link.location_id))
+    # A mapping for this location wins over the shared one: it comes last.
+    mappings = mappings.order_by(F("location_id").asc(nulls_first=True))
+    return {m.external_id: m.variant_id for m in mappings}

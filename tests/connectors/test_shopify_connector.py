@@ -1,0 +1,179 @@
+"""The Shopify connector end to end: Concord (live_server, real Postgres), the Shopify
+emulator and, where an order goes to the store's register, the Square emulator; real
+HTTP both ways, everything driven through the engine."""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+import requests
+from django.utils import timezone
+
+from apps.catalog import demo_data
+from apps.catalog.models import Variant
+from apps.connectors.enums import JobStatus
+from apps.connectors.models import ChannelBuffer, ExternalMapping, InboundEvent, StockSyncState
+from apps.connectors.services.delivery import run_due_deliveries
+from apps.connectors.services.routing import fan_out_outbox
+from apps.connectors.shopify import signatures
+from apps.connectors.tasks import sync_once
+from apps.inventory.models import Location
+from apps.orders.models import Order
+from tests.connectors.test_square_connector import (
+    available,
+    control,
+    emulator_state,
+    opening_stock_is_already_there,
+    phone_order,
+    platform_count,
+    pull,
+    settle,
+)
+
+
+@pytest.fixture
+def shopify(demo_merchant, start_emulator, connect):
+    emulator = start_emulator("shopify")
+    emulator.webhook_retry_base_s = 0.05
+    link = connect("shopify", "OAK")
+    opening_stock_is_already_there()
+    job = pull("shopify")
+    return SimpleNamespace(emulator=emulator, link=link, job=job)
+
+
+@pytest.fixture
+def square(shopify, start_emulator, connect):
+    """OAK rings its sales on Square, which takes the store's web and phone orders."""
+    emulator = start_emulator("square")
+    emulator.webhook_retry_base_s = 0.05
+    connect("square", "OAK", receives_orders=True)
+    pull("square")
+    return emulator
+
+
+def test_the_catalog_pull_maps_every_variant_with_its_inventory_item(shopify):
+    job = shopify.job
+    expected = len(demo_data.variant_skus())
+    assert (job.status, job.done, job.total) == (JobStatus.DONE, expected, expected)
+    assert (job.summary["mapped"], job.summary["unmapped"]) == (expected, 0)
+    mappings = ExternalMapping.objects.filter(platform="shopify", kind="variant")
+    skus = set(mappings.values_list("variant__sku", flat=True))
+    assert skus == set(Variant.objects.values_list("sku", flat=True))
+    assert all(m.data["inventory_item_id"].isdigit() for m in mappings)
+
+
+def test_a_connection_to_a_location_shopify_does_not_have_fails_the_pull(shopify, connect):
+    shopify.link.external_location_id = "123"
+    shopify.link.save()
+    job = pull("shopify")
+    assert job.status == JobStatus.FAILED
+    assert "unknown_location" in job.error
+
+
+def test_after_a_phone_order_every_platform_shows_what_concord_has(shopify, square, make_client):
+    phone_order(make_client, "BURRITO-SUPER", 2, key="call-1")
+    settle(shopify.emulator, square)
+
+    left = demo_data.opening_stock("OAK", "BURRITO-SUPER") - 2
+    assert available("BURRITO-SUPER") == left
+    assert platform_count(shopify.emulator, "BURRITO-SUPER") == left
+    assert platform_count(square, "BURRITO-SUPER") == left
+
+
+def test_a_channel_buffer_holds_units_back_from_shopify_only(shopify, square, make_client):
+    ChannelBuffer.objects.create(platform="shopify", location=Location.objects.get(code="OAK"), units=2)
+    phone_order(make_client, "NACHOS", 1, key="call-2")
+    settle(shopify.emulator, square)
+
+    assert platform_count(shopify.emulator, "NACHOS") == available("NACHOS") - 2
+    assert platform_count(square, "NACHOS") == available("NACHOS")
+
+
+def test_a_register_sale_at_square_is_pushed_down_at_shopify_and_not_again_at_square(shopify, square):
+    sale = control(square, "sale", {"location": "OAK", "lines": [{"sku": "CHIPS-GUAC", "quantity": 4}]})
+    settle(shopify.emulator, square)
+
+    order = Order.objects.get()
+    assert (order.channel, order.source_name, order.external_id) == ("register", "Square", sale["order_id"])
+    left = demo_data.opening_stock("OAK", "CHIPS-GUAC") - 4
+    assert available("CHIPS-GUAC") == platform_count(shopify.emulator, "CHIPS-GUAC") == \
+        platform_count(square, "CHIPS-GUAC") == left
+
+
+def test_a_storefront_checkout_becomes_one_web_order_sent_to_the_store_register(shopify, square):
+    sale = control(shopify.emulator, "sale", {
+        "location": "OAK", "lines": [{"sku": "HOT-SAUCE", "quantity": 2}],
+        "customer": {"name": "Li Wu", "email": "li@example.com"}})
+    settle(shopify.emulator, square)
+
+    order = Order.objects.get()
+    assert (order.channel, order.source_name, order.external_id, order.fulfillment_type) == (
+        "web", "Shopify", str(sale["order_id"]), "pickup")
+    lines = [(line.sku, line.quantity, line.unit_price) for line in order.lines.all()]
+    assert lines == [("HOT-SAUCE", 2, 1099)]
+    assert (order.total_amount, order.customer_email) == (2198, "li@example.com")
+    at_register = emulator_state(square)["orders"]
+    assert [(o["source"], o["lines"]) for o in at_register] == [
+        ("Concord web", [{"sku": "HOT-SAUCE", "quantity": 2}])]
+    left = demo_data.opening_stock("OAK", "HOT-SAUCE") - 2
+    assert available("HOT-SAUCE") == platform_count(shopify.emulator, "HOT-SAUCE") == \
+        platform_count(square, "HOT-SAUCE") == left
+
+
+def test_a_push_whose_compare_is_stale_rereads_instead_of_erasing_the_change(shopify, make_client):
+    phone_order(make_client, "MUG", 1, key="call-3")
+    settle(shopify.emulator)
+    assert platform_count(shopify.emulator, "MUG") == available("MUG")
+
+    # Staff recount at Shopify after Concord's last push; Concord has not heard yet.
+    control(shopify.emulator, "stock", {"location": "OAK", "sku": "MUG", "quantity": 20})
+    phone_order(make_client, "MUG", 2, key="call-4")
+    fan_out_outbox()
+    run_due_deliveries()  # the push goes out before the recount's webhook is applied
+
+    assert platform_count(shopify.emulator, "MUG") == 18  # Shopify's own 20, less our 2
+    assert StockSyncState.objects.get(platform="shopify", variant__sku="MUG").platform_quantity == 18
+    settle(shopify.emulator)
+    assert platform_count(shopify.emulator, "MUG") == 18
+
+
+def test_a_push_whose_answer_was_lost_is_applied_once(shopify, make_client):
+    # The baseline was read a while ago, so the echo of the lost push is news when it comes.
+    StockSyncState.objects.update(observed_at=timezone.now() - timedelta(minutes=1))
+    shopify.emulator.DROP_APPLIED_CHANCE = 1.0  # every dropped call took effect
+    control(shopify.emulator, "faults", {"drop_rate": 1})
+    phone_order(make_client, "COMAL", 2, key="call-5")
+    sync_once()  # applied at Shopify, the answer lost
+    shopify.emulator.flush_webhooks(10)
+    sync_once()  # the echo moves what Concord believes Shopify shows; the retry is lost too
+    assert StockSyncState.objects.get(platform="shopify", variant__sku="COMAL").platform_quantity == \
+        demo_data.opening_stock("OAK", "COMAL") - 2
+    requests.delete(f"{shopify.emulator.url}/__emulator/faults", timeout=10)
+    settle(shopify.emulator)
+
+    assert platform_count(shopify.emulator, "COMAL") == available("COMAL") == \
+        demo_data.opening_stock("OAK", "COMAL") - 2
+
+
+def test_duplicated_webhooks_are_stored_once_and_record_one_order(shopify):
+    control(shopify.emulator, "faults", {"duplicate_webhooks": 1})
+    control(shopify.emulator, "sale", {"location": "OAK", "lines": [{"sku": "TOTE", "quantity": 1}]})
+    settle(shopify.emulator)
+
+    for topic in ("orders/create", "orders/paid", "inventory_levels/update"):
+        assert [e.deliveries for e in InboundEvent.objects.filter(topic=topic)] == [2]
+    assert Order.objects.count() == 1
+
+
+def test_a_tampered_signature_is_refused_and_nothing_is_stored(shopify, live_server):
+    body = json.dumps({"id": 1, "line_items": []}).encode()
+    headers = {signatures.HEADER: signatures.sign(shopify.emulator.api_secret, body),
+               "X-Shopify-Topic": "orders/paid", "X-Shopify-Webhook-Id": "w-1",
+               "Content-Type": "application/json"}
+    answer = requests.post(f"{live_server.url}/webhooks/shopify/", data=body + b" ", headers=headers,
+                           timeout=10)
+    assert answer.status_code == 401
+    assert not InboundEvent.objects.exists()
