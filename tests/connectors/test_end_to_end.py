@@ -163,3 +163,31 @@ def _converged(emulators) -> bool:
         if shown is not None and shown != target:
             return False
     return True
+
+
+def test_an_item_86d_at_a_pos_is_refused_by_phone_and_zero_on_shopify_until_un86d(
+        demo_merchant, start_emulator, connect, live_server):
+    shopify, clover = start_emulator("shopify"), start_emulator("clover")
+    connect("shopify", "CHI")
+    connect("clover", "CHI", receives_orders=True)
+    pull("shopify")
+    pull("clover")
+    _, key = create_api_client(name="PieLine", channel="phone")
+    before = stock_at(shopify, "CHI", "CHURROS")["quantity"]
+    assert before > 0
+
+    with BackgroundSync():
+        _control(clover, "stock", {"location": "CHI", "sku": "CHURROS", "available": False})
+        wait_until(lambda: StockLevel.objects.get(location__code="CHI", variant__sku="CHURROS").is_86d,
+                   message="86'd in Concord")
+        refused = phone_order(live_server, key, "CHURROS", 1, location="CHI")
+        wait_until(lambda: stock_at(shopify, "CHI", "CHURROS").get("quantity") == 0, message="0 on Shopify")
+
+        _control(clover, "stock", {"location": "CHI", "sku": "CHURROS", "available": True})
+        wait_until(lambda: not StockLevel.objects.get(location__code="CHI", variant__sku="CHURROS").is_86d,
+                   message="back in Concord")
+        wait_until(lambda: stock_at(shopify, "CHI", "CHURROS").get("quantity") == before,
+                   message="back on Shopify")
+    assert refused.status_code == 409
+    assert refused.json()["errors"][0]["code"] == "item_unavailable"
+    assert phone_order(live_server, key, "CHURROS", 1, location="CHI", idem="after").status_code == 201

@@ -97,7 +97,8 @@ def process_inbound_event(event_id: int) -> str:
         _open_unmapped(event, unmapped.references)
         return _finish(event, InboundStatus.FAILED, f"unmapped: {unmapped}")
     except Exception as error:
-        logger.warning("inbound event %s failed: %r", event.pk, error)
+        level = logging.INFO if getattr(error, "retryable", False) else logging.WARNING
+        logger.log(level, "inbound event %s failed: %r", event.pk, error)
         return _failed_attempt(event, error)
     resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
     return _finish(event, InboundStatus.PROCESSED)

@@ -1,6 +1,6 @@
 import threading
 
-from django.core.management.base import BaseCommand
+from django.core.management.base import BaseCommand, CommandError
 
 from apps.connectors.enums import JobStatus, Platform
 from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
@@ -10,13 +10,17 @@ class Command(BaseCommand):
     help = "Pull a platform's catalog and map its items to our SKUs (progress as it runs)."
 
     def add_arguments(self, parser):
-        parser.add_argument("platforms", nargs="*", choices=Platform.values, metavar="PLATFORM",
+        parser.add_argument("platforms", nargs="*", metavar="PLATFORM",
                             help="shopify, square, toast, clover (default: every connected one)")
         parser.add_argument("--background", action="store_true", help="queue it for the worker")
 
     def handle(self, *args, platforms, background, **options):
         from apps.connectors.models import PlatformConnection
 
+        unknown = sorted(set(platforms) - set(Platform.values))
+        if unknown:
+            raise CommandError(f"Unknown platform {', '.join(unknown)}; "
+                               f"choose from {', '.join(Platform.values)}.")
         platforms = platforms or sorted(set(PlatformConnection.objects.filter(is_enabled=True)
                                             .values_list("platform", flat=True)))
         for platform in platforms:
