@@ -191,3 +191,27 @@ def test_an_item_86d_at_a_pos_is_refused_by_phone_and_zero_on_shopify_until_un86
     assert refused.status_code == 409
     assert refused.json()["errors"][0]["code"] == "item_unavailable"
     assert phone_order(live_server, key, "CHURROS", 1, location="CHI", idem="after").status_code == 201
+
+
+def test_an_86_and_un86_at_toast_reach_concord_and_shopify(demo_merchant, start_emulator, connect,
+                                                          live_server):
+    shopify, toast = start_emulator("shopify"), start_emulator("toast")
+    connect("shopify", "BKN")
+    connect("toast", "BKN", receives_orders=True)
+    pull("shopify")
+    pull("toast")
+    before = stock_at(shopify, "BKN", "CHURROS")["quantity"]
+
+    def is_86d():
+        return StockLevel.objects.get(location__code="BKN", variant__sku="CHURROS").is_86d
+
+    with BackgroundSync(poll_every=1.0):
+        _control(toast, "stock", {"location": "BKN", "sku": "CHURROS", "available": False})
+        wait_until(is_86d, message="86'd in Concord")
+        wait_until(lambda: stock_at(shopify, "BKN", "CHURROS").get("quantity") == 0, message="0 on Shopify")
+        _control(toast, "stock", {"location": "BKN", "sku": "CHURROS", "available": True})
+        wait_until(lambda: not is_86d(), message="back in Concord")
+        wait_until(lambda: stock_at(shopify, "BKN", "CHURROS").get("quantity") == before,
+                   message="back on Shopify")
+        wait_until(lambda: stock_at(toast, "BKN", "CHURROS").get("available"), message="still on at Toast")
+    assert not is_86d()

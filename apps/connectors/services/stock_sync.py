@@ -128,6 +128,10 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
             level = levels.get(state.variant_id)
             target = push_target(level, buffer)
             is_86d = bool(level and level.is_86d)
+            if is_86d and state.pushed_86d and state.pushed_available is not None:
+                # The platform shows the 86 itself (it may be where it came from): its count
+                # is left alone, so an un-86 there is not overwritten by our zero.
+                target = state.pushed_available + (state.pending_delta or 0)
             if state.pending_delta is None:
                 delta = target - state.pushed_available
                 if delta == 0 and is_86d == state.pushed_86d:
