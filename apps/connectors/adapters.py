@@ -44,6 +44,10 @@ class StockPushResult:
     ok: bool
     platform_quantity: int | None = None
     error: Exception | None = None
+    # A compare-and-set refused (the level moved): what the platform shows now. The engine
+    # records the next attempt (this value, its own key) before sending it, so a retry
+    # always re-sends the last attempt exactly and its idempotency key replays it.
+    stale_quantity: int | None = None
 
 
 @dataclass(frozen=True)

@@ -194,7 +194,9 @@ class StockSyncState(models.Model):
     pushes = models.PositiveIntegerField(default=0)
     # A push that was sent but not confirmed: re-sent as is (same key) before any new one.
     pending_delta = models.IntegerField(null=True, blank=True)
-    pending_key = models.CharField(max_length=128, blank=True)
+    pending_key = models.CharField(max_length=160, blank=True)
+    pending_expected = models.IntegerField(
+        null=True, blank=True, help_text="The compare value the pending push was sent with.")
     observed_at = models.DateTimeField(null=True, blank=True,
                                        help_text="When the platform's count was last reported.")
     updated_at = models.DateTimeField(auto_now=True)

@@ -3,13 +3,23 @@
 from __future__ import annotations
 
 from apps.connectors.adapters import ItemRef
-from apps.connectors.enums import CONCORD, Domain
+from apps.connectors.enums import CONCORD, Domain, Platform
 from apps.connectors.models import ChannelBuffer, ExternalMapping, OwnershipRule, PlatformConnection
 from apps.inventory.models import StockLevel
 
 
+def active_connections():
+    """Enabled connections of platforms whose settings are present: a platform without
+    settings is off (its status says which are missing), and no work is queued for it."""
+    from apps.connectors.config import is_configured
+
+    platforms = [p for p in Platform.values if is_configured(p)]
+    connections = PlatformConnection.objects.filter(is_enabled=True, platform__in=platforms)
+    return connections.select_related("location")
+
+
 def enabled_connections(*, location_id: int | None = None, platform: str | None = None):
-    connections = PlatformConnection.objects.filter(is_enabled=True).select_related("location")
+    connections = active_connections()
     if location_id is not None:
         connections = connections.filter(location_id=location_id)
     if platform is not None:

@@ -53,7 +53,7 @@ def emulator_state(emulator) -> dict:
     return requests.get(f"{emulator.url}/__emulator/state", timeout=10).json()
 
 
-def wait_until(condition, *, timeout: float = 20.0, interval: float = 0.05, message: str = ""):
+def wait_until(condition, *, timeout: float = 20.0, interval: float = 0.05, message=""):
     """Poll `condition` until it returns a truthy value; the bound only stops a hung test."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
@@ -61,7 +61,8 @@ def wait_until(condition, *, timeout: float = 20.0, interval: float = 0.05, mess
         if value:
             return value
         time.sleep(interval)
-    raise AssertionError(f"timed out waiting: {message or condition}")
+    said = message() if callable(message) else message
+    raise AssertionError(f"timed out waiting: {said or condition}")
 
 
 def quiescent() -> bool:

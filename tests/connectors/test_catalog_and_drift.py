@@ -124,6 +124,7 @@ def synced(shop, square_oak, monkeypatch):
 
 def test_drift_within_the_threshold_is_repaired_and_beyond_it_is_flagged(shop, synced, settings):
     settings.DRIFT_AUTO_FIX_UNITS = 2
+    settings.DRIFT_CONFIRM_SECONDS = 0
     ScriptedPlatform.counts = {shop.burrito.pk: 50, shop.taco.pk: 38, shop.scarce.pk: 9}
     report = detect_drift_at(synced)
 

@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.connectors import adapters
+from apps.connectors import adapters, dev_credentials
 from apps.connectors.adapters import PlatformCount, StockPushResult
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
@@ -50,6 +50,10 @@ class ScriptedPlatform(adapters.BaseAdapter):
 @pytest.fixture
 def platform(shop, monkeypatch, settings):
     settings.DELIVERY_BACKOFF_BASE_SECONDS = 0
+    for name, value in dev_credentials.SECRETS.items():
+        setattr(settings, name, value)
+    settings.SQUARE_BASE_URL = "http://127.0.0.1:9"  # never called: the adapter is scripted
+    settings.SQUARE_WEBHOOK_URL = "http://testserver/webhooks/square/"
     ScriptedPlatform.counts, ScriptedPlatform.failures = {}, []
     ScriptedPlatform.pushes, ScriptedPlatform.injected = [], {}
     monkeypatch.setattr("apps.connectors.services.stock_sync.adapter_for", ScriptedPlatform)

@@ -126,7 +126,8 @@ def test_a_burst_under_faults_converges_once_faults_stop(demo_merchant, start_em
         wait_until(lambda: Order.objects.filter(channel="register").count() == register_sales
                    and Order.objects.filter(channel="web").count() == web_sales,
                    timeout=90, interval=0.5, message="every platform sale recorded")
-        wait_until(lambda: _converged(emulators), timeout=120, interval=0.5, message="platforms converge")
+        wait_until(lambda: _converged(emulators), timeout=120, interval=0.5,
+                   message=lambda: f"platforms converge: {LAST_DIFFERENCES}")
 
     for code, pos in STORES.items():
         injected = [o for o in _state(emulators[pos])["orders"]
@@ -151,18 +152,22 @@ def _state(emulator):
     return requests.get(f"{emulator.url}/__emulator/state", timeout=10).json()
 
 
+LAST_DIFFERENCES: list = []
+
+
 def _converged(emulators) -> bool:
     from tests.connectors.sync_helpers import quiescent
 
     if not quiescent():
+        LAST_DIFFERENCES[:] = ["engine still busy"]
         return False
     targets = expected_targets(emulators)
     stock = {platform: _state(emulator)["stock"] for platform, emulator in emulators.items()}
-    for (platform, code, sku), target in targets.items():
-        shown = stock[platform].get(code, {}).get(sku, {}).get("quantity")
-        if shown is not None and shown != target:
-            return False
-    return True
+    LAST_DIFFERENCES[:] = [
+        (platform, code, sku, shown, target) for (platform, code, sku), target in targets.items()
+        if (shown := stock[platform].get(code, {}).get(sku, {}).get("quantity")) is not None
+        and shown != target]
+    return not LAST_DIFFERENCES
 
 
 def test_an_item_86d_at_a_pos_is_refused_by_phone_and_zero_on_shopify_until_un86d(

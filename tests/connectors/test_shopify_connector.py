@@ -15,7 +15,7 @@ from django.utils import timezone
 from apps.catalog import demo_data
 from apps.catalog.models import Variant
 from apps.connectors.enums import JobStatus
-from apps.connectors.models import ChannelBuffer, ExternalMapping, InboundEvent, StockSyncState
+from apps.connectors.models import ChannelBuffer, Delivery, ExternalMapping, InboundEvent, StockSyncState
 from apps.connectors.services.delivery import run_due_deliveries
 from apps.connectors.services.routing import fan_out_outbox
 from apps.connectors.shopify import signatures
@@ -133,7 +133,10 @@ def test_a_push_whose_compare_is_stale_rereads_instead_of_erasing_the_change(sho
     phone_order(make_client, "MUG", 2, key="call-4")
     fan_out_outbox()
     run_due_deliveries()  # the push goes out before the recount's webhook is applied
+    assert platform_count(shopify.emulator, "MUG") == 20  # its compare failed: nothing overwritten
 
+    Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    run_due_deliveries()  # the next attempt compares with what Shopify shows now
     assert platform_count(shopify.emulator, "MUG") == 18  # Shopify's own 20, less our 2
     assert StockSyncState.objects.get(platform="shopify", variant__sku="MUG").platform_quantity == 18
     settle(shopify.emulator)

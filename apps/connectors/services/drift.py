@@ -7,6 +7,8 @@ value, for a person to look at.
 
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.utils import timezone
 
@@ -14,11 +16,12 @@ from apps.connectors.adapters import PlatformCount, adapter_for
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
-from apps.connectors.selectors import buffer_units, item_refs, push_target
+from apps.connectors.selectors import active_connections, buffer_units, item_refs, push_target
 from apps.connectors.services.routing import stock_subject
 from apps.connectors.services.stock_sync import rebase_on_platform_count
-from apps.core.enums import ExceptionKind
-from apps.core.services import open_exception, resolve_exceptions_by_key
+from apps.core.enums import ExceptionKind, ExceptionStatus
+from apps.core.models import ExceptionItem
+from apps.core.services import open_exception
 from apps.inventory.models import StockLevel
 
 READ_BATCH = 250
@@ -30,7 +33,7 @@ def drift_key(platform: str, location_id: int, variant_id: int) -> str:
 
 def detect_drift() -> dict:
     report = {}
-    links = PlatformConnection.objects.filter(is_enabled=True, pushes_stock=True).select_related("location")
+    links = active_connections().filter(pushes_stock=True)
     for link in links:
         try:
             report[f"{link.platform}:{link.location.code}"] = detect_drift_at(link)
@@ -51,29 +54,47 @@ def detect_drift_at(link: PlatformConnection) -> dict:
     ).values_list("variant_id", flat=True))
     buffer = buffer_units(platform=link.platform, location_id=link.location_id)
     adapter = adapter_for(link)
-    checked, fixed, flagged = 0, 0, 0
     items = [ref for variant_id, ref in refs.items() if variant_id not in busy]
+    suspects = _differing(adapter, items, levels, buffer)
+    if suspects:
+        # A sale the platform made a moment ago may not have reached Concord yet: only a
+        # difference that is still there a little later is drift.
+        time.sleep(settings.DRIFT_CONFIRM_SECONDS)
+        levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
+            location_id=link.location_id, variant_id__in=list(suspects)).select_related("variant")}
+        suspects = _differing(adapter, [ref for ref, _ in suspects.values()], levels, buffer)
+    fixed = flagged = 0
+    for variant_id, (_, quantity) in suspects.items():
+        level = levels[variant_id]
+        outcome = _judge(link, level, quantity, push_target(level, buffer))
+        fixed += outcome == "fixed"
+        flagged += outcome == "flagged"
+    _resolve_in_step(link, [ref for ref in items if ref.variant_id not in suspects])
+    return {"checked": len(items), "fixed": fixed, "flagged": flagged}
+
+
+def _differing(adapter, items, levels, buffer) -> dict:
+    """variant id -> (item, platform count) where the count differs from Concord's target."""
+    differing = {}
     for start in range(0, len(items), READ_BATCH):
         batch = items[start:start + READ_BATCH]
         counts = adapter.read_stock(batch)
         for ref in batch:
             count = counts.get(ref.variant_id, PlatformCount(quantity=None))
-            if count.quantity is None:
-                continue
-            checked += 1
-            level = levels[ref.variant_id]
-            outcome = _judge(link, level, count.quantity, push_target(level, buffer))
-            fixed += outcome == "fixed"
-            flagged += outcome == "flagged"
-    return {"checked": checked, "fixed": fixed, "flagged": flagged}
+            if count.quantity is not None and count.quantity != push_target(levels[ref.variant_id], buffer):
+                differing[ref.variant_id] = (ref, count.quantity)
+    return differing
+
+
+def _resolve_in_step(link: PlatformConnection, refs) -> None:
+    keys = [drift_key(link.platform, link.location_id, ref.variant_id) for ref in refs]
+    ExceptionItem.objects.filter(status=ExceptionStatus.OPEN, dedupe_key__in=keys).update(
+        status=ExceptionStatus.RESOLVED, close_reason="platform back in step", closed_at=timezone.now())
 
 
 def _judge(link: PlatformConnection, level: StockLevel, quantity: int, target: int) -> str:
     difference = quantity - target
     key = drift_key(link.platform, link.location_id, level.variant_id)
-    if difference == 0:
-        resolve_exceptions_by_key(dedupe_key=key, reason="platform back in step")
-        return "ok"
     if abs(difference) <= settings.DRIFT_AUTO_FIX_UNITS:
         rebase_on_platform_count(platform=link.platform, location_id=link.location_id,
                                  variant_id=level.variant_id, quantity=quantity)

@@ -7,14 +7,14 @@ import logging
 from importlib import import_module
 
 from apps.connectors.http import PlatformError
-from apps.connectors.models import PlatformConnection
+from apps.connectors.selectors import active_connections
 
 logger = logging.getLogger(__name__)
 
 
 def poll_all() -> dict:
     found = {}
-    for link in PlatformConnection.objects.filter(is_enabled=True).select_related("location"):
+    for link in active_connections():
         try:
             module = import_module(f"apps.connectors.{link.platform}.poller")
         except ModuleNotFoundError:

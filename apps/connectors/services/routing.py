@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from apps.connectors.enums import DeliveryKind, Platform
 from apps.connectors.models import Delivery, PlatformConnection
+from apps.connectors.selectors import active_connections
 from apps.core.enums import Channel
 from apps.core.models import OutboxEvent
 
@@ -71,7 +72,7 @@ def fan_out_outbox(*, batch_size: int = 500) -> int:
                       .filter(dispatched_at__isnull=True).order_by("id")[:batch_size])
         if not events:
             return 0
-        connections = list(PlatformConnection.objects.filter(is_enabled=True))
+        connections = list(active_connections())
         rows = [row for event in events for row in deliveries_for(event, connections)]
         # A pending push for the same (platform, location, variant) already exists: it will
         # read the newest level when it runs, so the new one coalesces into it.

@@ -58,6 +58,8 @@ def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> N
                 _push_again(delivery)
         else:
             error = result.error if result is not None else None
+            if result is not None and result.stale_quantity is not None:
+                _next_attempt(link, push, result.stale_quantity)
             if not isinstance(error, PlatformError):
                 error = PlatformError(platform=link.platform, status=None, code="no_result",
                                       detail=repr(error), retryable=True)
@@ -138,13 +140,14 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
                     continue
                 state.pending_delta = delta
                 state.pending_key = f"concord-{link.platform}-{state.pk}-{state.pushes}"
-                state.save(update_fields=["pending_delta", "pending_key"])
+                state.pending_expected = state.platform_quantity
+                state.save(update_fields=["pending_delta", "pending_key", "pending_expected"])
             elif state.pushed_available + state.pending_delta != target:
                 stale.add(state.variant_id)
             pushes.append(StockPush(
                 item=refs[state.variant_id], delta=state.pending_delta,
                 target=state.pushed_available + state.pending_delta, is_86d=is_86d,
-                flag_changed=is_86d != state.pushed_86d, expected_quantity=state.platform_quantity,
+                flag_changed=is_86d != state.pushed_86d, expected_quantity=state.pending_expected,
                 idempotency_key=state.pending_key,
             ))
     return pushes, stale
@@ -162,7 +165,18 @@ def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int |
         platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
         pending_key=push.idempotency_key,
     ).update(pushed_available=F("pushed_available") + push.delta, pending_delta=None, pending_key="",
-             platform_quantity=platform_quantity, pushed_86d=push.is_86d, pushes=F("pushes") + 1)
+             pending_expected=None, platform_quantity=platform_quantity, pushed_86d=push.is_86d,
+             pushes=F("pushes") + 1)
+
+
+def _next_attempt(link: PlatformConnection, push: StockPush, shown: int) -> None:
+    """The compare failed, so that attempt did not apply: the next one compares with what
+    the platform shows now, under a key of its own, recorded before it is sent."""
+    root = push.idempotency_key.split(":from:")[0]
+    StockSyncState.objects.filter(
+        platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
+        pending_key=push.idempotency_key,
+    ).update(pending_key=f"{root}:from:{shown}", pending_expected=shown, platform_quantity=shown)
 
 
 def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
@@ -170,7 +184,7 @@ def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
     StockSyncState.objects.filter(
         platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
         pending_key=push.idempotency_key,
-    ).update(pending_delta=None, pending_key="", pushes=F("pushes") + 1)
+    ).update(pending_delta=None, pending_key="", pending_expected=None, pushes=F("pushes") + 1)
 
 
 def count_platform_sale(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:

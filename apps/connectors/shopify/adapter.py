@@ -8,9 +8,12 @@ many travel in one HTTP request (`p0: inventoryAdjustQuantities(...) @idempotent
 as many as fit under Shopify's 1000-point cost of a single query.
 
 When the compare fails (CHANGE_FROM_QUANTITY_STALE: a storefront sale or an admin edit
-moved the level since we last looked) the level is re-read and the same delta is sent
-against the fresh value, under a key derived from the push's key and that value. A
-delta is never turned into an absolute write, so the other side's change survives.
+moved the level since we last looked) the attempt certainly did not apply: the level is
+re-read and handed back to the engine, which records the next attempt (the same delta
+against the fresh value, under a key derived from the push's key and that value) before
+it is sent. So every attempt is sent with exactly one set of arguments per key, and a
+retry after a lost answer replays instead of applying twice. A delta is never turned
+into an absolute write, so the other side's change survives.
 
 Web orders are not pushed into Shopify (CONNECTORS.md §4.1): Shopify connections have
 `receives_orders=False`.
@@ -41,7 +44,6 @@ REASON = "correction"
 # Each mutation field costs 10 points plus its selection; a query may cost 1000.
 MUTATIONS_PER_CALL = 60
 LEVELS_PER_QUERY = 100
-CAS_ROUNDS = 3  # re-read and retry this often when the level keeps moving under us
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 KEY_USED_OTHERWISE = "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
 
@@ -139,54 +141,40 @@ class Adapter(BaseAdapter):
         return [results[p.item.variant_id] for p in pushes]
 
     def _push_with_compare(self, pushes: list[StockPush], results: dict[int, StockPushResult]) -> None:
-        """Fills `results` as answers come in, so a failure midway keeps what did finish."""
-        attempts = self._first_attempts(pushes)
-        for _round in range(CAS_ROUNDS):
-            stale = []
-            for outcome in self._send(attempts):
-                result = self._judge(outcome)
-                if result is None:
-                    stale.append(outcome.attempt.push)
-                else:
-                    results[result.variant_id] = result
-            if not stale:
-                return
-            attempts = self._fresh_attempts(stale)
-        for push in (a.push for a in attempts):
-            results[push.item.variant_id] = StockPushResult(push.item.variant_id, False, error=PlatformError(
-                platform=PLATFORM, status=200, code=STALE, retryable=True,
-                detail=f"the level kept moving during {CAS_ROUNDS} compare-and-set rounds"))
+        """One attempt per push, as the engine recorded it; fills `results` as answers come
+        in, so a failure midway keeps what did finish."""
+        attempts = self._attempts(pushes)
+        stale = []
+        for outcome in self._send(attempts):
+            result = self._judge(outcome)
+            if result is None:
+                stale.append(outcome.attempt.push)
+            else:
+                results[result.variant_id] = result
+        if stale:
+            shown = self.available_levels([p.item for p in stale])
+            for push in stale:
+                results[push.item.variant_id] = StockPushResult(
+                    push.item.variant_id, False, stale_quantity=shown.get(push.item.variant_id),
+                    error=PlatformError(platform=PLATFORM, status=200, code=STALE, retryable=True,
+                                        retry_after=0, detail="the level moved; compare again"))
 
-    def _first_attempts(self, pushes: list[StockPush]) -> list[Attempt]:
+    def _attempts(self, pushes: list[StockPush]) -> list[Attempt]:
         unknown = [p.item for p in pushes if p.expected_quantity is None]
         current = self.available_levels(unknown) if unknown else {}
         return [Attempt(p, p.idempotency_key, p.expected_quantity if p.expected_quantity is not None
                         else current.get(p.item.variant_id)) for p in pushes]
 
-    def _fresh_attempts(self, pushes: list[StockPush]) -> list[Attempt]:
-        current = self.available_levels([p.item for p in pushes])
-        attempts = []
-        for push in pushes:
-            change_from = current.get(push.item.variant_id)
-            # Shopify refuses a key reused with other arguments: the fresh compare value
-            # gets a key of its own, the same on every retry against that same value.
-            attempts.append(Attempt(push, f"{push.idempotency_key}:from:{change_from}", change_from))
-        return attempts
-
     def _judge(self, outcome: Outcome) -> StockPushResult | None:
-        """The push's result, or None when the compare failed and it must be sent again."""
+        """The push's result, or None when the compare failed."""
         push = outcome.attempt.push
         if not outcome.error_code:
             return StockPushResult(push.item.variant_id, True, outcome.quantity_after)
         if outcome.error_code == STALE:
             return None
-        if outcome.error_code == KEY_USED_OTHERWISE and outcome.attempt.key == push.idempotency_key:
-            # This push's key was used with another compare value: an earlier attempt whose
-            # answer was lost applied it, and our picture of the level moved since (its echo).
-            quantity = self.available_levels([push.item]).get(push.item.variant_id)
-            return StockPushResult(push.item.variant_id, True, quantity)
         return StockPushResult(push.item.variant_id, False, error=PlatformError(
-            platform=PLATFORM, status=200, code=outcome.error_code, detail=outcome.error_detail))
+            platform=PLATFORM, status=200, code=outcome.error_code, detail=outcome.error_detail,
+            retryable=outcome.error_code == KEY_USED_OTHERWISE))
 
     def _send(self, attempts: list[Attempt]) -> Iterator[Outcome]:
         for start in range(0, len(attempts), MUTATIONS_PER_CALL):

@@ -15,14 +15,17 @@ class Command(BaseCommand):
         parser.add_argument("--background", action="store_true", help="queue it for the worker")
 
     def handle(self, *args, platforms, background, **options):
-        from apps.connectors.models import PlatformConnection
+        from apps.connectors.config import is_configured, missing_settings
+        from apps.connectors.selectors import active_connections
 
         unknown = sorted(set(platforms) - set(Platform.values))
         if unknown:
             raise CommandError(f"Unknown platform {', '.join(unknown)}; "
                                f"choose from {', '.join(Platform.values)}.")
-        platforms = platforms or sorted(set(PlatformConnection.objects.filter(is_enabled=True)
-                                            .values_list("platform", flat=True)))
+        platforms = platforms or sorted(set(active_connections().values_list("platform", flat=True)))
+        for platform in platforms:
+            if not is_configured(platform):
+                raise CommandError(f"{platform} is off: set {', '.join(missing_settings(platform))}.")
         for platform in platforms:
             job = start_catalog_pull(platform=platform)
             if background:
