@@ -29,3 +29,17 @@ def _ensure_database(server) -> None:
     exists = server.psql(f"SELECT 1 FROM pg_database WHERE datname = '{DATABASE_NAME}';")
     if "(1 row)" not in exists:
         server.psql(f"CREATE DATABASE {DATABASE_NAME};")
+
+
+def stop_embedded() -> None:
+    """Stop the embedded server now (`make run` on Ctrl-C), whoever still holds a handle:
+    a worker killed mid-task never gives its handle back."""
+    from pgserver._commands import pg_ctl
+
+    if not (DATA_DIR / "postmaster.pid").exists():
+        return
+    try:
+        pg_ctl(["-w", "stop", "-m", "fast"], pgdata=DATA_DIR, user="pgserver" if os.geteuid() == 0 else None)
+    except Exception as error:  # already stopped, or stopping: nothing left to do
+        warnings.warn(f"embedded Postgres: {error}", stacklevel=2)
+    (DATA_DIR / ".handle_pids.json").unlink(missing_ok=True)

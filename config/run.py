@@ -78,7 +78,18 @@ def wait_for_port(port: int, seconds: float = 30) -> bool:
 
 
 def main() -> int:
+    embedded = not os.environ.get("DATABASE_URL")
     demo_environment()
+    try:
+        return run_everything()
+    finally:
+        if embedded:
+            from config.embedded_pg import stop_embedded
+
+            stop_embedded()
+
+
+def run_everything() -> int:
     prepare()
     children = {name: subprocess.Popen(cmd, cwd=BASE_DIR) for name, cmd in services().items()}
     wait_for_port(int(PORT))
