@@ -141,6 +141,8 @@ Q_CLUSTER = {
     "save_limit": 1000,
 }
 
+# Processes running the sync loop: each paces its calls to 1/N of a platform's rate limit.
+CONNECTOR_WORKER_PROCESSES = env.int("CONNECTOR_WORKER_PROCESSES", default=2)
 POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=5.0)
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)

@@ -70,9 +70,11 @@ class BaseAdapter:
 
     # outbound -------------------------------------------------------------
     def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
-                     modifiers: dict[str, ItemRef]) -> InjectResult:
+                     modifiers: dict[str, ItemRef], retrying: bool = True) -> InjectResult:
         """Create the order at the platform once: a retry must find the first attempt's
-        order (by idempotency key or by looking `reference` up) instead of making another."""
+        order (by idempotency key or by looking `reference` up) instead of making another.
+        `retrying` is False only on a delivery's first attempt, when there is nothing to
+        look up yet (the look-up costs a call against the platform's rate limit)."""
         raise NotImplementedError
 
     def push_stock(self, pushes: list[StockPush]) -> list[StockPushResult]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import email.utils
 import json as jsonlib
+import threading
 import time
 from typing import Any
 
@@ -71,10 +72,43 @@ def parse_retry_after(value: str | None) -> float | None:
     return max(0.0, when.timestamp() - time.time())
 
 
+class _Pacer:
+    """Spaces calls to one rate-limited account so this process stays under its share of
+    the platform's limit, instead of learning the limit from 429s."""
+
+    _lock = threading.Lock()
+    _next_slot: dict[str, float] = {}
+
+    @classmethod
+    def wait_turn(cls, key: str, interval: float) -> None:
+        with cls._lock:
+            now = time.monotonic()
+            slot = max(now, cls._next_slot.get(key, 0.0))
+            cls._next_slot[key] = slot + interval
+        if slot > now:
+            time.sleep(slot - now)
+
+
+def worker_processes() -> int:
+    """How many processes share each platform account's rate limit."""
+    try:
+        from django.conf import settings
+
+        return max(1, int(getattr(settings, "CONNECTOR_WORKER_PROCESSES", 2)))
+    except Exception:  # outside Django (an emulator test): one process
+        return 1
+
+
 class PlatformClient:
     """Base for one platform's API client: `request` either returns a 2xx response or raises."""
 
     platform = ""
+    # The platform's documented limit per account (token, restaurant); None: not paced here.
+    requests_per_second: float | None = None
+
+    def pace_key(self) -> str:
+        """What one rate limit counts: the account the calls are made as."""
+        return f"{self.platform}:{self.base_url}"
 
     def __init__(
         self,
@@ -86,6 +120,8 @@ class PlatformClient:
         self.base_url = base_url.rstrip("/")
         self.timeout = timeout
         self.session = session or requests.Session()
+        # The connectors' adapters turn pacing on; a bare client (a test of the limit) does not.
+        self.paced = False
 
     # -- hooks for subclasses ------------------------------------------------------------
 
@@ -118,6 +154,8 @@ class PlatformClient:
         headers: dict | None = None,
     ) -> requests.Response:
         merged = {**self.default_headers(), **(headers or {})}
+        if self.paced and self.requests_per_second:
+            _Pacer.wait_turn(self.pace_key(), worker_processes() / self.requests_per_second)
         try:
             response = self.session.request(
                 method.upper(), self.url(path), json=json, params=params, headers=merged,

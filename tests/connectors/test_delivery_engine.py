@@ -42,7 +42,7 @@ class ScriptedPlatform(adapters.BaseAdapter):
     def read_stock(self, items):
         return {i.variant_id: PlatformCount(ScriptedPlatform.counts.get(i.variant_id, 0)) for i in items}
 
-    def inject_order(self, order, *, reference, items, modifiers):
+    def inject_order(self, order, *, reference, items, modifiers, retrying=True):
         ScriptedPlatform.injected.setdefault(reference, order)
         return adapters.InjectResult(external_id=f"ext-{order['id']}", decrements_stock=False)
 

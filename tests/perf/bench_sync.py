@@ -105,7 +105,7 @@ def background_traffic(stop, rate, concord, key, platforms, stores, counts):
         time.sleep(max(0.0, next_at - time.monotonic()))
 
 
-def probe(platforms, session, concord, key, store, sku, channel, timeout=30.0) -> float | None:
+def probe(platforms, session, concord, key, store, sku, channel, timeout=10.0) -> float | None:
     """Sell one unit on `channel`; seconds until every other platform shows it."""
     pos = store["pos"]
     code = store["code"]
@@ -207,7 +207,7 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
           f"({', '.join(f'{k} {v}' for k, v in sorted(counts.items()))}), {args.workers} sync workers")
     print(f"sync lag over {len(lags)} probes: p50 {percentile(lags, .5):.0f} ms, "
           f"p95 {percentile(lags, .95):.0f} ms, p99 {percentile(lags, .99):.0f} ms, "
-          f"max {max(lags, default=0):.0f} ms; probes not seen within 30 s: {failed}")
+          f"max {max(lags, default=0):.0f} ms; probes not seen within 10 s: {failed}")
     drained = time.monotonic() - drain_started
     pending = Delivery.objects.filter(status__in=["pending", "in_flight"]).count()
     print(f"deliveries done: {done} = {done / elapsed:.1f}/s; drained {drained:.1f} s after traffic "

@@ -54,6 +54,7 @@ def clover_client(merchant_id: str) -> CloverClient:
         if key not in _clients:
             _clients[key] = CloverClient(settings.CLOVER_BASE_URL, access_token=settings.CLOVER_ACCESS_TOKEN,
                                          merchant_id=merchant_id)
+            _clients[key].paced = True
         return _clients[key]
 
 
@@ -83,8 +84,10 @@ class Adapter(BaseAdapter):
     # ------------------------------------------------------------------ orders
 
     def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
-                     modifiers: dict[str, ItemRef]) -> InjectResult:
-        existing = self.client.find_orders_by_title(reference)
+                     modifiers: dict[str, ItemRef], retrying: bool = True) -> InjectResult:
+        # Clover has no idempotency key: before any retry, our reference in the title is
+        # looked up, so an attempt whose answer was lost is found, not made again.
+        existing = self.client.find_orders_by_title(reference) if retrying else []
         made = existing[0] if existing else self.client.create_atomic_order(
             self.order_cart(order, reference=reference, items=items, modifiers=modifiers))
         return InjectResult(made["id"], decrements_stock=self.decrements_stock)

@@ -22,6 +22,10 @@ RATE_LIMIT_HEADERS = ("X-RateLimit-tokenConcurrentLimit", "X-RateLimit-tokenLimi
 
 class CloverClient(PlatformClient):
     platform = "clover"
+    requests_per_second = 16  # per token (CONNECTORS.md §3.6)
+
+    def pace_key(self) -> str:
+        return f"clover:{self.base_url}:{self.access_token}"
 
     first_backoff_s = 1.0  # Clover staff: back off 1 s, then 2, 4, 8 ...
 

@@ -36,7 +36,7 @@ def send_order(link: PlatformConnection, delivery: Delivery) -> None:
     modifier_skus = {m["sku"] for line in document["lines"] for m in line["modifiers"]}
     modifiers = modifier_refs(platform=link.platform, location_id=link.location_id, skus=modifier_skus)
     result = adapter_for(link).inject_order(document, reference=order_reference(document), items=by_sku,
-                                            modifiers=modifiers)
+                                            modifiers=modifiers, retrying=delivery.attempts > 1)
     with transaction.atomic():
         if result.decrements_stock:
             _count_as_platform_sale(link, order)

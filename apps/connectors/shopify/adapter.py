@@ -92,7 +92,7 @@ class Adapter(BaseAdapter):
         self.location_gid = gid("Location", connection.external_location_id)
 
     def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
-                     modifiers: dict[str, ItemRef]) -> InjectResult:
+                     modifiers: dict[str, ItemRef], retrying: bool = True) -> InjectResult:
         raise NotImplementedError("Concord does not push orders into Shopify (CONNECTORS.md §4.1)")
 
     # -- reads ---------------------------------------------------------------------------------

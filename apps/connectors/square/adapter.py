@@ -94,7 +94,7 @@ class Adapter(BaseAdapter):
     # -- orders --------------------------------------------------------------------------------
 
     def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
-                     modifiers: dict[str, ItemRef]) -> InjectResult:
+                     modifiers: dict[str, ItemRef], retrying: bool = True) -> InjectResult:
         body = order_body(order, location_id=self.location_id, reference=reference, items=items,
                           modifiers=modifiers)
         # The key is our reference and the body is built from the order alone, so a retry

@@ -77,6 +77,7 @@ def toast_client(restaurant_guid: str) -> ToastClient:
             _clients[key] = ToastClient(settings.TOAST_BASE_URL, client_id=settings.TOAST_CLIENT_ID,
                                         client_secret=settings.TOAST_CLIENT_SECRET,
                                         restaurant_guid=restaurant_guid)
+            _clients[key].paced = True
         return _clients[key]
 
 
@@ -111,8 +112,10 @@ class Adapter(BaseAdapter):
     # ------------------------------------------------------------------ orders
 
     def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
-                     modifiers: dict[str, ItemRef]) -> InjectResult:
-        made = self.client.find_order_by_external_id(reference)
+                     modifiers: dict[str, ItemRef], retrying: bool = True) -> InjectResult:
+        # A POST can take 30 s and succeed after we gave up: before any retry the order is
+        # looked up by its externalId (a duplicate externalId also means it is there).
+        made = self.client.find_order_by_external_id(reference) if retrying else None
         if made is None:
             body = self.order_body(order, reference=reference, items=items, modifiers=modifiers)
             try:

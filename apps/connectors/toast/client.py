@@ -31,6 +31,10 @@ def toast_datetime(moment: datetime) -> str:
 
 class ToastClient(PlatformClient):
     platform = "toast"
+    requests_per_second = 20  # per restaurant (CONNECTORS.md §1.6)
+
+    def pace_key(self) -> str:
+        return f"toast:{self.base_url}:{self.restaurant_guid}"
 
     # [unverified] the status Toast gives a POST that reuses an externalId (the emulator's
     # `duplicate_external_id_status`, default 409).
