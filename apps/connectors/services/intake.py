@@ -147,9 +147,12 @@ def _open_unmapped(event: InboundEvent, references: list[str]) -> None:
         )
 
 
-def pending_event_ids(limit: int = 200) -> list[int]:
+def pending_event_ids(limit: int = 200, platform: str | None = None) -> list[int]:
     now = timezone.now()
-    return list(InboundEvent.objects.filter(status=InboundStatus.PENDING)
+    events = InboundEvent.objects.filter(status=InboundStatus.PENDING)
+    if platform is not None:
+        events = events.filter(platform=platform)
+    return list(events
                 .filter(Q(claimed_until__isnull=True) | Q(claimed_until__lt=now))
                 .order_by("id").values_list("id", flat=True)[:limit])
 
