@@ -9,7 +9,7 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections, connection, connections
 
 from apps.connectors.enums import Platform
 from apps.connectors.services.delivery import requeue_expired_leases, run_due_deliveries
@@ -37,8 +37,21 @@ def sync_once(pool: ThreadPoolExecutor | None = None) -> dict:
 
 
 def _platform_pass(platform: str) -> tuple[int, int]:
+    _relax_commit_durability()
     inbound = [process_inbound_event(event_id) for event_id in pending_event_ids(platform=platform)]
     return len(inbound), run_due_deliveries(platform=platform)
+
+
+def _relax_commit_durability() -> None:
+    """The sync worker's own writes do not wait for the disk: everything it writes can be
+    derived again from what was committed durably before (stored webhooks, outbox rows,
+    recorded push intents replayed under the same key), and a crash only repeats work."""
+    connection.ensure_connection()
+    raw = connection.connection
+    if not getattr(raw, "concord_async_commit", False):
+        with connection.cursor() as cursor:
+            cursor.execute("SET synchronous_commit TO off")
+        raw.concord_async_commit = True
 
 
 def sync_loop_task(seconds: float = SYNC_LOOP_SECONDS) -> str:

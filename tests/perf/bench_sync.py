@@ -123,7 +123,7 @@ def probe(platforms, session, concord, key, store, sku, channel, timeout=10.0) -
             now = platforms.count(platform, code, sku)
             if now is not None and now <= before[platform] - 1:
                 waiting.discard(platform)
-        time.sleep(0.02)
+        time.sleep(0.05)
     return None if waiting else time.monotonic() - committed
 
 
@@ -138,6 +138,7 @@ def main() -> int:
     web_port = free_port()
     ports = {p: free_port() for p in ("shopify", "square", "toast", "clover")}
     env = environment(database_url, web_port, ports)
+    env["CONNECTOR_WORKER_PROCESSES"] = str(args.workers)  # each paces to its share of the limits
     os.environ.update({k: v for k, v in env.items() if k not in os.environ or k == "DATABASE_URL"})
     import django
 
@@ -155,7 +156,9 @@ def main() -> int:
     processes = [subprocess.Popen([sys.executable, "-m", "gunicorn", "config.wsgi", "--bind",
                                    f"127.0.0.1:{web_port}", "--workers", "3", "--log-level", "warning"],
                                   cwd=BASE_DIR, env=env),
-                 manage(env, "run_emulators", "--concord-url", concord, stdout=subprocess.DEVNULL)]
+                 # one process per emulator, as each platform is its own service
+                 *[manage(env, "run_emulators", "--concord-url", concord, "--only", platform,
+                          stdout=subprocess.DEVNULL) for platform in ports]]
     try:
         wait_http(f"{concord}/healthz")
         for port in ports.values():
