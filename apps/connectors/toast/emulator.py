@@ -148,14 +148,6 @@ class ToastEmulator(Emulator):
         self.buckets: dict[str, RateBuckets] = {}
         super().__init__(**kwargs)
 
-    def serve(self, host: str = "127.0.0.1", port: int = 0):
-        running = super().serve(host, port)
-        # The shared server writes headers and body in two sends; on a keep-alive
-        # connection Nagle plus delayed ACK then holds each answer ~40 ms. Until the base
-        # sets it, turn on TCP_NODELAY for this emulator's (per-emulator) handler class.
-        running._server.RequestHandlerClass.disable_nagle_algorithm = True
-        return running
-
     # -- state -------------------------------------------------------------------------------
 
     def reset_state(self, seed: bool) -> None:
