@@ -120,9 +120,11 @@ def supervise(children: dict[str, subprocess.Popen]) -> int:
     for name, child in children.items():
         if child.poll() is not None and not stopping:
             print(f"{name} exited with {child.returncode}; stopping the rest.", flush=True)
-    for child in children.values():
-        if child.poll() is None:
-            child.send_signal(signal.SIGTERM)
+    # The traffic first, then the worker (so it does not poll emulators that are gone).
+    order = sorted(children, key=lambda name: ["traffic", "worker", "web", "emulators"].index(name))
+    for name in order:
+        if children[name].poll() is None:
+            children[name].send_signal(signal.SIGTERM)
     for child in children.values():
         try:
             child.wait(timeout=15)

@@ -190,3 +190,30 @@ def test_register_orders_are_not_injected_back(shop, platform):
         already_fulfilled=True))
     run_engine()
     assert not Delivery.objects.filter(kind=DeliveryKind.INJECT_ORDER).exists()
+
+
+def test_the_exception_queue_commands(shop, phone, platform, settings, capsys):
+    from django.core.management import call_command
+
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    ScriptedPlatform.failures = [PlatformError(platform="square", status=500, code="down", retryable=True)]
+    post_order(phone, simple_order("SCARCE", 1))
+    run_engine(rounds=1)
+    item = ExceptionItem.objects.get(kind="delivery_failed")
+
+    call_command("delivery_exceptions", "list")
+    assert f"#{item.pk}" in capsys.readouterr().out
+    call_command("delivery_exceptions", "retry", str(item.pk))
+    run_engine()
+    item.refresh_from_db()
+    assert item.status == "resolved"  # the retried push went through and closed it
+
+    ScriptedPlatform.failures = [PlatformError(platform="square", status=400, code="bad", retryable=False)]
+    post_order(phone, simple_order("SCARCE", 1), key="again")
+    run_engine(rounds=1)
+    again = ExceptionItem.objects.get(kind="delivery_failed", status="open")
+    with pytest.raises(Exception, match="Say why"):
+        call_command("delivery_exceptions", "ignore", str(again.pk), "--reason", " ")
+    call_command("delivery_exceptions", "ignore", str(again.pk), "--reason", "counted by hand")
+    again.refresh_from_db()
+    assert (again.status, again.close_reason) == ("ignored", "counted by hand")

@@ -59,3 +59,29 @@ def test_a_sale_of_an_unmapped_item_is_refused_whole(shop, square):
             channel="register", fulfillment_type="in_store", already_fulfilled=True))
     assert unmapped.value.references == ["sq-NOPE"]
     assert StockLevel.objects.get(variant=shop.taco).on_hand == 40
+
+
+def test_a_stored_event_can_be_replayed_with_the_same_outcome(shop, square, monkeypatch, capsys):
+    import types
+
+    from django.core.management import call_command
+
+    from apps.connectors.models import InboundEvent
+    from apps.orders.models import Order
+
+    def handle(event):
+        record_platform_order(PlatformOrder(
+            platform="square", link=square, external_id=event.payload["order"],
+            lines=[PlatformLine(1, "sq-TACO")], placed_at=timezone.now(), channel="register",
+            fulfillment_type="in_store", already_fulfilled=True))
+
+    monkeypatch.setattr("apps.connectors.adapters.webhooks_module",
+                        lambda platform: types.SimpleNamespace(handle=handle))
+    event = InboundEvent.objects.create(platform="square", event_id="e-1", topic="order.created",
+                                        body=b"{}", payload={"order": "sq-77"}, verified=True)
+    call_command("replay_event", str(event.pk))
+    call_command("replay_event", str(event.pk))
+
+    assert "processed" in capsys.readouterr().out
+    assert Order.objects.filter(external_id="sq-77").count() == 1
+    assert StockLevel.objects.get(variant=shop.taco).on_hand == 39
