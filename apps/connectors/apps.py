@@ -1,6 +1,18 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class ConnectorsConfig(AppConfig):
     name = "apps.connectors"
     label = "connectors"
+
+    def ready(self):
+        from apps.connectors import selectors
+        from apps.connectors.models import OwnershipRule, PlatformConnection
+
+        # The per-process memos of rules and connections forget a row an operator changed.
+        for model, memo in ((OwnershipRule, selectors._ownership_rules),
+                            (PlatformConnection, selectors._connection_by_external_id)):
+            for signal in (post_save, post_delete):
+                signal.connect(lambda *args, memo=memo, **kwargs: memo.cache_clear(), sender=model,
+                               weak=False, dispatch_uid=f"forget-{model.__name__}-{signal}")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from apps.connectors.adapters import ItemRef
 from apps.connectors.enums import CONCORD, Domain, Platform
 from apps.connectors.models import ChannelBuffer, ExternalMapping, OwnershipRule, PlatformConnection
+from apps.core.cache import ttl_memo
 from apps.inventory.models import StockLevel
 
 
@@ -32,15 +33,26 @@ def get_connection(*, platform: str, location_id: int) -> PlatformConnection | N
 
 
 def connection_by_external_id(*, platform: str, external_location_id: str) -> PlatformConnection | None:
+    return _connection_by_external_id(platform, external_location_id)
+
+
+# Read for every inbound event and changed only by an operator: a few seconds stale is fine.
+@ttl_memo(5)
+def _connection_by_external_id(platform: str, external_location_id: str) -> PlatformConnection | None:
     return enabled_connections(platform=platform).filter(external_location_id=external_location_id).first()
 
 
 def owner_of(*, domain: str, location_id: int | None) -> str:
     """The system that owns `domain` at a location: its own rule, else the default, else Concord."""
-    rules = {rule.location_id: rule.owner for rule in OwnershipRule.objects.filter(domain=domain)}
+    rules = _ownership_rules(domain)
     if location_id in rules:
         return rules[location_id]
     return rules.get(None, CONCORD)
+
+
+@ttl_memo(5)
+def _ownership_rules(domain: str) -> dict:
+    return {rule.location_id: rule.owner for rule in OwnershipRule.objects.filter(domain=domain)}
 
 
 def stock_owner(location_id: int) -> str:

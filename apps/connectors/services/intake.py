@@ -100,7 +100,8 @@ def process_inbound_event(event_id: int) -> str:
         level = logging.INFO if getattr(error, "retryable", False) else logging.WARNING
         logger.log(level, "inbound event %s failed: %r", event.pk, error)
         return _failed_attempt(event, error)
-    resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
+    if event.last_error:  # it failed before, and may have an exception open
+        resolve_exceptions_by_key(dedupe_key=f"inbound:{event.pk}", reason="processed")
     return _finish(event, InboundStatus.PROCESSED)
 
 
