@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.db import close_old_connections, connection, connections
@@ -23,16 +22,12 @@ IDLE_SLEEP_SECONDS = 0.1
 LEASE_CHECK_EVERY_SECONDS = 5
 
 
-def sync_once(pool: ThreadPoolExecutor | None = None) -> dict:
-    """One pass: outbox → deliveries, pending inbound events applied, due deliveries sent.
-
-    With a pool, each platform's part runs in its own thread, so a platform that is slow
-    or paced by its rate limit does not hold the others back."""
+def sync_once() -> dict:
+    """One pass, in this thread: outbox → deliveries, pending inbound events applied, due
+    deliveries sent (tests and `manage.py sync` use it; the scheduled loop runs the same
+    steps with a thread per platform)."""
     fanned = fan_out_outbox()
-    if pool is None:
-        passes = [_platform_pass(platform) for platform in Platform.values]
-    else:
-        passes = list(pool.map(_platform_pass, Platform.values))
+    passes = [_platform_pass(platform) for platform in Platform.values]
     return {"outbox": fanned, "inbound": sum(p[0] for p in passes), "deliveries": sum(p[1] for p in passes)}
 
 
@@ -55,24 +50,44 @@ def _relax_commit_durability() -> None:
 
 
 def sync_loop_task(seconds: float = SYNC_LOOP_SECONDS) -> str:
+    """What the scheduled task runs: each platform in a loop of its own thread (a platform
+    paced by its rate limit never holds another back), and this thread fanning the outbox
+    out, polling the POS systems and sending again what a dead worker left leased."""
     from apps.connectors.services.polling import poll_all
 
     deadline = time.monotonic() + seconds
-    threads = len(Platform.values)
-    pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sync")
+    passes = dict.fromkeys(Platform.values, 0)
+    threads = [threading.Thread(target=_platform_loop, args=(platform, deadline, passes),
+                                name=f"sync-{platform}", daemon=True) for platform in Platform.values]
+    for thread in threads:
+        thread.start()
     try:
-        passes = _loop(pool, deadline, poll_all)
+        _coordinator_loop(deadline, poll_all)
     finally:
-        # Every pool thread closes its own database connection before the task ends.
-        barrier = threading.Barrier(threads)
-        list(pool.map(lambda _: (barrier.wait(timeout=30), connections.close_all()), range(threads)))
-        pool.shutdown()
-    return f"{passes} passes"
+        for thread in threads:
+            thread.join(timeout=SYNC_LOOP_SECONDS)
+    return ", ".join(f"{platform} {count} passes" for platform, count in passes.items())
 
 
-def _loop(pool, deadline: float, poll_all) -> int:
+def _platform_loop(platform: str, deadline: float, passes: dict) -> None:
+    try:
+        while time.monotonic() < deadline:
+            try:
+                inbound, sent = _platform_pass(platform)
+            except Exception:  # keep the loop alive; the next pass retries from the tables
+                logger.exception("sync pass for %s failed", platform)
+                close_old_connections()
+                time.sleep(1)
+                continue
+            passes[platform] += 1
+            if not inbound and not sent:
+                time.sleep(IDLE_SLEEP_SECONDS)
+    finally:
+        connections.close_all()
+
+
+def _coordinator_loop(deadline: float, poll_all) -> None:
     next_lease_check = next_poll = 0.0
-    passes = 0
     while time.monotonic() < deadline:
         if time.monotonic() >= next_lease_check:
             requeue_expired_leases()
@@ -82,16 +97,14 @@ def _loop(pool, deadline: float, poll_all) -> int:
             _poll_safely(poll_all)
             next_poll = time.monotonic() + settings.POLL_INTERVAL_SECONDS
         try:
-            done = sync_once(pool)
-        except Exception:  # keep the loop alive; the next pass retries from the tables
-            logger.exception("sync pass failed")
+            fanned = fan_out_outbox()
+        except Exception:
+            logger.exception("outbox fan-out failed")
             close_old_connections()
             time.sleep(1)
             continue
-        passes += 1
-        if not any(done.values()):
-            time.sleep(IDLE_SLEEP_SECONDS)
-    return passes
+        if not fanned:
+            time.sleep(IDLE_SLEEP_SECONDS / 2)
 
 
 def _poll_safely(poll) -> None:
