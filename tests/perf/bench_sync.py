@@ -183,7 +183,7 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
                                args=(stop, args.rate, concord, key, platforms, stores, counts))
     started_at = timezone.now()
     traffic.start()
-    lags, failed = [], 0
+    lags, failed, by_store = [], 0, {}
     session = requests.Session()
     deadline = time.monotonic() + args.seconds
     n = 0
@@ -196,6 +196,7 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
             failed += 1
         else:
             lags.append(lag * 1000)
+            by_store.setdefault(f"{store['code']}/{store['pos']}", []).append(lag * 1000)
         n += 1
     stop.set()
     traffic.join()
@@ -211,6 +212,10 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
     print(f"sync lag over {len(lags)} probes: p50 {percentile(lags, .5):.0f} ms, "
           f"p95 {percentile(lags, .95):.0f} ms, p99 {percentile(lags, .99):.0f} ms, "
           f"max {max(lags, default=0):.0f} ms; probes not seen within 10 s: {failed}")
+    for name, values in sorted(by_store.items()):
+        values.sort()
+        print(f"  {name}: {len(values)} probes, p50 {percentile(values, .5):.0f} ms, "
+              f"max {values[-1]:.0f} ms")
     drained = time.monotonic() - drain_started
     pending = Delivery.objects.filter(status__in=["pending", "in_flight"]).count()
     print(f"deliveries done: {done} = {done / elapsed:.1f}/s; drained {drained:.1f} s after traffic "
