@@ -1,6 +1,5 @@
 """Helpers shared by API views: idempotent writes and channel checks."""
 
-from django.conf import settings
 from rest_framework.response import Response
 
 from apps.core.errors import DomainError
@@ -34,7 +33,3 @@ def idempotent_response(result: IdempotentResult, *, location: str | None = None
     if location and result.status == 201:
         headers["Location"] = location
     return Response(result.body, status=result.status, headers=headers)
-
-
-def max_line_quantity() -> int:
-    return settings.MAX_LINE_QUANTITY
