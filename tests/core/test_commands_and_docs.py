@@ -41,6 +41,10 @@ def test_openapi_schema_describes_the_order_contract(client):
     assert schema["openapi"].startswith("3.")
     assert {"/api/v1/orders", "/api/v1/orders/{order_id}", "/api/v1/catalog",
             "/api/v1/availability", "/api/v1/locations"} <= set(schema["paths"])
+    assert schema["components"]["securitySchemes"]["ApiKey"] == {
+        "type": "http", "scheme": "bearer",
+        "description": "A key from `python manage.py create_api_key`, as `Bearer <key>`."}
+    assert schema["paths"]["/api/v1/orders"]["post"]["security"] == [{"ApiKey": []}]
 
 
 def test_api_docs_load_their_assets_locally(client):
