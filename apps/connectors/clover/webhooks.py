@@ -31,6 +31,7 @@ from apps.connectors.services.intake import (
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    header,
     record_platform_order,
     record_platform_stock,
 )
@@ -44,10 +45,6 @@ CONCORD_PREFIX = "concord:"
 UNIT_QTY_SCALE = 1000  # [unverified] `unitQty` in thousandths, as the emulator reads it
 
 
-def _header(headers: dict, name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
 def challenge(body: bytes, headers: dict) -> HttpResponse | None:
     code = signatures.is_verification_request(body)
     if code is None:
@@ -57,7 +54,7 @@ def challenge(body: bytes, headers: dict) -> HttpResponse | None:
 
 
 def verify(body: bytes, headers: dict) -> bool:
-    return signatures.verify(getattr(settings, "CLOVER_AUTH_CODE", ""), _header(headers, signatures.HEADER))
+    return signatures.verify(getattr(settings, "CLOVER_AUTH_CODE", ""), header(headers, signatures.HEADER))
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:

@@ -50,6 +50,11 @@ class UnmappedItems(Exception):
         self.references = references
 
 
+def header(headers: dict, name: str) -> str | None:
+    """A request header by name, whatever its case (platforms and proxies differ)."""
+    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
+
+
 def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, headers: dict,
                  verified: bool) -> list[int]:
     """Store each event once (a redelivery only counts); returns ids still to process."""

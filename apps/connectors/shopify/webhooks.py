@@ -30,6 +30,7 @@ from apps.connectors.services.intake import (
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    header,
     record_platform_order,
     record_platform_stock,
 )
@@ -44,26 +45,22 @@ ORDER_TOPICS = ("orders/create", "orders/paid")
 PAID_STATUSES = ("paid", "partially_paid", "authorized")
 
 
-def _header(headers: dict, name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
 def verify(body: bytes, headers: dict) -> bool:
     secret = settings.SHOPIFY_API_SECRET
     if not secret:
         return False
-    return signatures.verify(secret, body, _header(headers, signatures.HEADER))
+    return signatures.verify(secret, body, header(headers, signatures.HEADER))
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
     payload = json.loads(body)
     if not isinstance(payload, dict):
         raise ValueError("the body is not a JSON object")
-    webhook_id = _header(headers, "X-Shopify-Webhook-Id")
-    topic = _header(headers, "X-Shopify-Topic")
+    webhook_id = header(headers, "X-Shopify-Webhook-Id")
+    topic = header(headers, "X-Shopify-Topic")
     if not webhook_id or not topic:
         raise KeyError("X-Shopify-Webhook-Id and X-Shopify-Topic are required")
-    occurred_at = shopify_time(_header(headers, "X-Shopify-Triggered-At")) or shopify_time(
+    occurred_at = shopify_time(header(headers, "X-Shopify-Triggered-At")) or shopify_time(
         payload.get("updated_at"))
     return [EventEnvelope(event_id=webhook_id, topic=topic, payload=payload, occurred_at=occurred_at)]
 

@@ -24,6 +24,7 @@ from apps.connectors.services.intake import (
     PlatformLine,
     PlatformOrder,
     SkipEvent,
+    header,
     record_platform_order,
     record_platform_stock,
 )
@@ -49,15 +50,11 @@ SALE_STATE = "COMPLETED"
 CATALOG_CHANGE_MARGIN = timedelta(minutes=1)
 
 
-def _header(headers: dict, name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
 def verify(body: bytes, headers: dict) -> bool:
     key, url = settings.SQUARE_WEBHOOK_SIGNATURE_KEY, settings.SQUARE_WEBHOOK_URL
     if not key or not url:
         return False
-    return signatures.verify(key, url, body, _header(headers, signatures.HEADER))
+    return signatures.verify(key, url, body, header(headers, signatures.HEADER))
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:

@@ -25,6 +25,7 @@ from apps.connectors.services.intake import (
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    header,
     record_platform_order,
     record_platform_stock,
 )
@@ -47,16 +48,12 @@ CONCORD_PREFIX = "concord:"
 LOW_QUANTITY_THRESHOLD = 5
 
 
-def _header(headers: dict, name: str) -> str | None:
-    return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
-
-
 def verify(body: bytes, headers: dict) -> bool:
     secret = getattr(settings, "TOAST_WEBHOOK_SECRET", "")
     if not secret:
         return False
     timestamp = signatures.timestamp_from(body, headers)
-    return signatures.verify(secret, body, timestamp, _header(headers, signatures.HEADER))
+    return signatures.verify(secret, body, timestamp, header(headers, signatures.HEADER))
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
@@ -97,7 +94,7 @@ def _connection(restaurant_guid: str | None) -> PlatformConnection:
 
 def _record_stock(message: dict, headers: dict) -> str:
     details = message["details"]
-    link = _connection(details.get("restaurantGuid") or _header(headers, RESTAURANT_HEADER))
+    link = _connection(details.get("restaurantGuid") or header(headers, RESTAURANT_HEADER))
     item_guid = details["itemGuid"]
     variant = variant_for_external_id(platform=PLATFORM, external_id=item_guid, location_id=link.location_id)
     if variant is None:
