@@ -28,10 +28,6 @@ def enabled_connections(*, location_id: int | None = None, platform: str | None 
     return connections
 
 
-def get_connection(*, platform: str, location_id: int) -> PlatformConnection | None:
-    return enabled_connections(location_id=location_id, platform=platform).first()
-
-
 def connection_by_external_id(*, platform: str, external_location_id: str) -> PlatformConnection | None:
     return _connection_by_external_id(platform, external_location_id)
 

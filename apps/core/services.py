@@ -105,6 +105,11 @@ def close_exception(*, exception_id: int, status: str, reason: str = "", user=No
 
 def resolve_exceptions_by_key(*, dedupe_key: str, reason: str) -> int:
     """Close the open exception whose cause has since gone away (a later push succeeded)."""
-    return ExceptionItem.objects.filter(dedupe_key=dedupe_key, status=ExceptionStatus.OPEN).update(
+    return resolve_exceptions(dedupe_keys=[dedupe_key], reason=reason)
+
+
+def resolve_exceptions(*, dedupe_keys: list[str], reason: str) -> int:
+    """Close the open exceptions of these causes, in one statement."""
+    return ExceptionItem.objects.filter(dedupe_key__in=dedupe_keys, status=ExceptionStatus.OPEN).update(
         status=ExceptionStatus.RESOLVED, close_reason=reason, closed_at=timezone.now()
     )

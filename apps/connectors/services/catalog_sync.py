@@ -21,9 +21,8 @@ from apps.connectors.enums import Domain, JobStatus
 from apps.connectors.models import ExternalMapping, PlatformConnection, SyncJob
 from apps.connectors.selectors import owner_of
 from apps.connectors.services.stock_sync import take_all_baselines
-from apps.core.enums import ExceptionKind, ExceptionStatus
-from apps.core.models import ExceptionItem
-from apps.core.services import open_exception
+from apps.core.enums import ExceptionKind
+from apps.core.services import open_exception, resolve_exceptions
 
 logger = logging.getLogger(__name__)
 PROGRESS_EVERY = 250
@@ -168,11 +167,8 @@ class _Pull:
                 rows, update_conflicts=True,
                 unique_fields=["platform", "kind", "location", "external_id"],
                 update_fields=["variant", "modifier", "data", "updated_at"])
-            ExceptionItem.objects.filter(
-                status=ExceptionStatus.OPEN,
-                dedupe_key__in=[_unmapped_key(self.platform, row.external_id) for row in rows],
-            ).update(status=ExceptionStatus.RESOLVED, close_reason="mapped by catalog pull",
-                     closed_at=timezone.now())
+            resolve_exceptions(dedupe_keys=[_unmapped_key(self.platform, row.external_id) for row in rows],
+                               reason="mapped by catalog pull")
         self.pending = {}
 
 

@@ -10,18 +10,16 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.utils import timezone
 
 from apps.connectors.adapters import PlatformCount, adapter_for
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.selectors import active_connections, buffer_units, item_refs, push_target
-from apps.connectors.services.routing import stock_subject
+from apps.connectors.services.routing import queue_stock_pushes
 from apps.connectors.services.stock_sync import rebase_on_platform_count
-from apps.core.enums import ExceptionKind, ExceptionStatus
-from apps.core.models import ExceptionItem
-from apps.core.services import open_exception
+from apps.core.enums import ExceptionKind
+from apps.core.services import open_exception, resolve_exceptions
 from apps.inventory.models import StockLevel
 
 READ_BATCH = 250
@@ -87,9 +85,8 @@ def _differing(adapter, items, levels, buffer) -> dict:
 
 
 def _resolve_in_step(link: PlatformConnection, refs) -> None:
-    keys = [drift_key(link.platform, link.location_id, ref.variant_id) for ref in refs]
-    ExceptionItem.objects.filter(status=ExceptionStatus.OPEN, dedupe_key__in=keys).update(
-        status=ExceptionStatus.RESOLVED, close_reason="platform back in step", closed_at=timezone.now())
+    resolve_exceptions(dedupe_keys=[drift_key(link.platform, link.location_id, ref.variant_id)
+                                    for ref in refs], reason="platform back in step")
 
 
 def _judge(link: PlatformConnection, level: StockLevel, quantity: int, target: int) -> str:
@@ -98,10 +95,8 @@ def _judge(link: PlatformConnection, level: StockLevel, quantity: int, target: i
     if abs(difference) <= settings.DRIFT_AUTO_FIX_UNITS:
         rebase_on_platform_count(platform=link.platform, location_id=link.location_id,
                                  variant_id=level.variant_id, quantity=quantity)
-        Delivery.objects.bulk_create([Delivery(
-            platform=link.platform, kind=DeliveryKind.PUSH_STOCK, location_id=link.location_id,
-            subject_key=stock_subject(link.platform, link.location_id, level.variant_id),
-            variant_id=level.variant_id, next_attempt_at=timezone.now())], ignore_conflicts=True)
+        queue_stock_pushes(platform=link.platform, location_id=link.location_id,
+                           variant_ids=[level.variant_id])
         return "fixed"
     units = abs(difference)
     open_exception(

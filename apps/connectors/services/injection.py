@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from django.db import transaction
 from django.db.models import F
-from django.utils import timezone
 
 from apps.connectors.adapters import adapter_for
-from apps.connectors.enums import DeliveryKind
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.selectors import item_refs, modifier_refs
 from apps.connectors.services.delivery import record_failure, record_success
-from apps.connectors.services.routing import stock_subject
+from apps.connectors.services.routing import queue_stock_pushes
 from apps.orders.selectors import get_order, order_document
 
 
@@ -54,8 +52,4 @@ def _count_as_platform_sale(link: PlatformConnection, order) -> None:
         ).update(pushed_available=F("pushed_available") - line.quantity)
         variant_ids.add(line.variant_id)
     if link.pushes_stock:
-        Delivery.objects.bulk_create([
-            Delivery(platform=link.platform, kind=DeliveryKind.PUSH_STOCK, location_id=link.location_id,
-                     subject_key=stock_subject(link.platform, link.location_id, variant_id),
-                     variant_id=variant_id, next_attempt_at=timezone.now())
-            for variant_id in sorted(variant_ids)], ignore_conflicts=True)
+        queue_stock_pushes(platform=link.platform, location_id=link.location_id, variant_ids=variant_ids)

@@ -23,6 +23,20 @@ def inject_subject(platform: str, order_id: int) -> str:
     return f"inject:{platform}:{order_id}"
 
 
+def stock_push(platform: str, location_id: int, variant_id: int) -> Delivery:
+    """A pending push of one item's availability (unsaved)."""
+    return Delivery(platform=platform, kind=DeliveryKind.PUSH_STOCK,
+                    subject_key=stock_subject(platform, location_id, variant_id),
+                    location_id=location_id, variant_id=variant_id, next_attempt_at=timezone.now())
+
+
+def queue_stock_pushes(*, platform: str, location_id: int, variant_ids) -> None:
+    """Push these items now; one already waiting for an item is the same push (it reads
+    the newest level when it runs), so the new one coalesces into it."""
+    Delivery.objects.bulk_create([stock_push(platform, location_id, v) for v in sorted(set(variant_ids))],
+                                 ignore_conflicts=True)
+
+
 def origin_platform(payload: dict) -> str | None:
     return PLATFORM_BY_SOURCE.get((payload.get("source_name") or "").lower())
 
@@ -41,12 +55,7 @@ def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) ->
         variant_ids = []
     for connection in here:
         if connection.pushes_stock:
-            rows += [
-                Delivery(platform=connection.platform, kind=DeliveryKind.PUSH_STOCK,
-                         subject_key=stock_subject(connection.platform, location_id, variant_id),
-                         location_id=location_id, variant_id=variant_id, next_attempt_at=now)
-                for variant_id in variant_ids
-            ]
+            rows += [stock_push(connection.platform, location_id, v) for v in variant_ids]
         if _owes_injection(event, connection):
             rows.append(Delivery(platform=connection.platform, kind=DeliveryKind.INJECT_ORDER,
                                  subject_key=inject_subject(connection.platform, event.aggregate_id),

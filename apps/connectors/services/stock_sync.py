@@ -19,6 +19,7 @@ from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.selectors import buffer_units, item_refs, push_target
 from apps.connectors.services.delivery import record_failure, record_success
+from apps.connectors.services.routing import queue_stock_pushes
 from apps.inventory.models import StockLevel
 
 
@@ -55,7 +56,8 @@ def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> N
             _confirm(link, push, result.platform_quantity)
             record_success(delivery, note=f"delta {push.delta:+d} → target {push.target}")
             if delivery.variant_id in stale:
-                _push_again(delivery)
+                queue_stock_pushes(platform=link.platform, location_id=link.location_id,
+                                   variant_ids=[delivery.variant_id])
         else:
             error = result.error if result is not None else None
             if result is not None and result.stale_quantity is not None:
@@ -151,13 +153,6 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
                 idempotency_key=state.pending_key,
             ))
     return pushes, stale
-
-
-def _push_again(delivery: Delivery) -> None:
-    Delivery.objects.bulk_create([Delivery(
-        platform=delivery.platform, kind=delivery.kind, subject_key=delivery.subject_key,
-        location_id=delivery.location_id, variant_id=delivery.variant_id,
-        next_attempt_at=timezone.now())], ignore_conflicts=True)
 
 
 def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int | None) -> None:
