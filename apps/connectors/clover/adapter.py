@@ -12,8 +12,6 @@ item's `available` flag.
 
 from __future__ import annotations
 
-import threading
-
 from django.conf import settings
 
 from apps.connectors.adapters import (
@@ -25,6 +23,7 @@ from apps.connectors.adapters import (
     StockPushResult,
 )
 from apps.connectors.clover.client import CloverClient
+from apps.connectors.config import kept_client
 from apps.connectors.http import PlatformError
 from apps.connectors.pos_common import (
     count_to_write,
@@ -41,21 +40,10 @@ ORDER_TYPES = {"pickup": "Concord Pickup", "delivery": "Concord Delivery", "ship
 ORDER_TYPES_SETTING = "order_types"
 MANY_ITEMS = 10  # reading more than this many counts lists the items instead of one call each
 
-_clients: dict[tuple, CloverClient] = {}
-_clients_lock = threading.Lock()
-
-
 def clover_client(merchant_id: str) -> CloverClient:
-    if not (settings.CLOVER_BASE_URL and settings.CLOVER_ACCESS_TOKEN):
-        raise PlatformError(platform=PLATFORM, status=None, code="not_configured",
-                            detail="CLOVER_BASE_URL and CLOVER_ACCESS_TOKEN are required")
-    key = (settings.CLOVER_BASE_URL, settings.CLOVER_ACCESS_TOKEN, merchant_id)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = CloverClient(settings.CLOVER_BASE_URL, access_token=settings.CLOVER_ACCESS_TOKEN,
-                                         merchant_id=merchant_id)
-            _clients[key].paced = True
-        return _clients[key]
+    account = (settings.CLOVER_BASE_URL, settings.CLOVER_ACCESS_TOKEN, merchant_id)
+    return kept_client(PLATFORM, account, lambda: CloverClient(
+        settings.CLOVER_BASE_URL, access_token=settings.CLOVER_ACCESS_TOKEN, merchant_id=merchant_id))
 
 
 def is_sold_out(item: dict) -> bool:

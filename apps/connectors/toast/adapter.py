@@ -12,7 +12,6 @@ Stock: Toast has no compare-and-set, so a push re-reads the count and writes
 
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 
 import phonenumbers
@@ -27,6 +26,7 @@ from apps.connectors.adapters import (
     StockPush,
     StockPushResult,
 )
+from apps.connectors.config import kept_client
 from apps.connectors.http import PlatformError
 from apps.connectors.pos_common import (
     count_to_write,
@@ -61,24 +61,14 @@ PLACEHOLDER_EMAIL = "no-email@concord.invalid"
 PLACEHOLDER_PHONE = "0000000000"
 MAX_EMAIL_LENGTH = 53
 
-_clients: dict[tuple, ToastClient] = {}
-_clients_lock = threading.Lock()
-
-
 def toast_client(restaurant_guid: str) -> ToastClient:
-    """One client per restaurant and credentials, kept for the process: Toast asks for a
-    token to be reused (a new login no more than twice an hour)."""
-    if not (settings.TOAST_BASE_URL and settings.TOAST_CLIENT_ID and settings.TOAST_CLIENT_SECRET):
-        raise PlatformError(platform=PLATFORM, status=None, code="not_configured",
-                            detail="TOAST_BASE_URL, TOAST_CLIENT_ID and TOAST_CLIENT_SECRET are required")
-    key = (settings.TOAST_BASE_URL, settings.TOAST_CLIENT_ID, settings.TOAST_CLIENT_SECRET, restaurant_guid)
-    with _clients_lock:
-        if key not in _clients:
-            _clients[key] = ToastClient(settings.TOAST_BASE_URL, client_id=settings.TOAST_CLIENT_ID,
-                                        client_secret=settings.TOAST_CLIENT_SECRET,
-                                        restaurant_guid=restaurant_guid)
-            _clients[key].paced = True
-        return _clients[key]
+    """Kept for the process: Toast asks for a token to be reused (a new login no more than
+    twice an hour)."""
+    account = (settings.TOAST_BASE_URL, settings.TOAST_CLIENT_ID, settings.TOAST_CLIENT_SECRET,
+               restaurant_guid)
+    return kept_client(PLATFORM, account, lambda: ToastClient(
+        settings.TOAST_BASE_URL, client_id=settings.TOAST_CLIENT_ID,
+        client_secret=settings.TOAST_CLIENT_SECRET, restaurant_guid=restaurant_guid))
 
 
 def stock_count(entry: dict) -> int | None:
