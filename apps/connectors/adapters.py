@@ -64,6 +64,9 @@ class PlatformCount:
 
 class BaseAdapter:
     platform: str = ""
+    # The platform takes an injected order's units off its own count (as with its own
+    # sales), so until the order lands its count still holds them.
+    decrements_stock: bool = False
 
     def __init__(self, connection):
         self.connection = connection

@@ -169,6 +169,9 @@ class Delivery(models.Model):
             models.Index(fields=["lease_expires_at"], condition=Q(status="in_flight"),
                          name="delivery_leased"),
             models.Index(fields=["subject_key", "status"]),
+            models.Index(fields=["platform", "location"],
+                         condition=Q(kind="inject_order", status__in=["pending", "in_flight"]),
+                         name="delivery_injection_on_the_way"),
         ]
         verbose_name_plural = "deliveries"
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from apps.connectors.adapters import ItemRef
-from apps.connectors.enums import CONCORD, Domain, Platform
-from apps.connectors.models import ChannelBuffer, ExternalMapping, OwnershipRule, PlatformConnection
+from apps.connectors.enums import CONCORD, DeliveryKind, DeliveryStatus, Domain, Platform
+from apps.connectors.models import ChannelBuffer, Delivery, ExternalMapping, OwnershipRule, PlatformConnection
 from apps.core.cache import ttl_memo
 from apps.inventory.models import StockLevel
 
@@ -60,11 +60,24 @@ def buffer_units(*, platform: str, location_id: int) -> int:
     return buffer.units if buffer else 0
 
 
-def push_target(level: StockLevel | None, buffer: int) -> int:
-    """What a platform should show: available-to-sell less its buffer, never below zero."""
+def push_target(level: StockLevel | None, buffer: int, on_the_way: int = 0) -> int:
+    """What a platform should show: available-to-sell less its buffer, never below zero.
+    Units of orders `on_the_way` to it are still on its count until they land."""
     if level is None or level.is_86d:
         return 0
-    return max(0, level.available - buffer)
+    return max(0, level.available + on_the_way - buffer)
+
+
+def units_awaiting_injection(*, platform: str, location_id: int, variant_ids=None) -> dict[int, int]:
+    """Units on orders still on their way to this POS. It takes them off its own count
+    when the order lands; until then its count still holds them, and a push must not
+    take them off first (the landing would take them off a second time)."""
+    from apps.orders.selectors import units_by_variant
+
+    on_the_way = Delivery.objects.filter(
+        platform=platform, location_id=location_id, kind=DeliveryKind.INJECT_ORDER,
+        status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT]).values("order_id")
+    return units_by_variant(order_ids=on_the_way, variant_ids=variant_ids)
 
 
 def item_refs(*, platform: str, location_id: int, variant_ids) -> dict[int, ItemRef]:

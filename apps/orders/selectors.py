@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from django.db.models import Exists, FilteredRelation, OuterRef, Q
+from django.db.models import Exists, FilteredRelation, OuterRef, Q, Sum
 
 from apps.catalog.models import Modifier, Product, Variant
 from apps.core.errors import NotFound
-from apps.orders.models import Order
+from apps.orders.models import Order, OrderLine
 
 
 @dataclass(frozen=True)
@@ -130,3 +130,11 @@ def order_document(order: Order, *, lines=None, payments=None) -> dict:
         "placed_at": order.placed_at.isoformat(),
         "created_at": order.created_at.isoformat(),
     }
+
+
+def units_by_variant(*, order_ids, variant_ids=None) -> dict[int, int]:
+    """Units per variant on these orders (`order_ids` may be a subquery)."""
+    lines = OrderLine.objects.filter(order_id__in=order_ids)
+    if variant_ids is not None:
+        lines = lines.filter(variant_id__in=variant_ids)
+    return dict(lines.values("variant_id").annotate(units=Sum("quantity")).values_list("variant_id", "units"))

@@ -87,6 +87,57 @@ def test_a_phone_order_is_injected_once_and_its_stock_pushed_as_a_delta(shop, ph
     assert (state.pushed_available, state.pending_delta) == (48, None)
 
 
+class TakingPlatform(ScriptedPlatform):
+    """A POS that takes an injected order's units off its own count, like all three."""
+
+    decrements_stock = True
+    inject_failures: list = []
+
+    def inject_order(self, order, *, reference, items, modifiers, retrying=True):
+        if TakingPlatform.inject_failures:
+            raise TakingPlatform.inject_failures.pop(0)
+        if reference not in ScriptedPlatform.injected:
+            for line in order["lines"]:
+                variant_id = items[line["sku"]].variant_id
+                ScriptedPlatform.counts[variant_id] -= line["quantity"]
+        ScriptedPlatform.injected.setdefault(reference, order)
+        return adapters.InjectResult(external_id=f"ext-{order['id']}", decrements_stock=True)
+
+
+@pytest.fixture
+def taking_platform(platform, monkeypatch):
+    TakingPlatform.inject_failures = []
+    monkeypatch.setattr("apps.connectors.services.stock_sync.adapter_for", TakingPlatform)
+    monkeypatch.setattr("apps.connectors.services.injection.adapter_for", TakingPlatform)
+    return platform
+
+
+def test_a_push_leaves_the_units_of_an_order_on_its_way_to_the_pos_alone(shop, phone, taking_platform):
+    order = post_order(phone, simple_order("BURRITO", 2)).json()
+    fan_out_outbox()
+    pushes = Delivery.objects.filter(kind=DeliveryKind.PUSH_STOCK, variant_id=shop.burrito.pk)
+    assert pushes.get().id < Delivery.objects.get(kind=DeliveryKind.INJECT_ORDER).id  # the push goes first
+    run_engine()
+
+    assert list(ScriptedPlatform.injected) == [f"concord:phone:{order['id']}"]
+    assert ScriptedPlatform.counts[shop.burrito.pk] == 48  # taken once, by the order itself
+    assert ScriptedPlatform.pushes == []  # nothing was ever out of step
+    state = StockSyncState.objects.get(variant=shop.burrito)
+    assert (state.pushed_available, state.pending_delta) == (48, None)
+
+
+def test_an_order_that_never_reaches_the_pos_has_its_units_pushed_off(shop, phone, taking_platform, settings):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    TakingPlatform.inject_failures = [PlatformError(platform="square", status=400, code="bad", retryable=False)]
+    post_order(phone, simple_order("BURRITO", 2))
+    run_engine()
+
+    assert ScriptedPlatform.injected == {}
+    assert Delivery.objects.get(kind=DeliveryKind.INJECT_ORDER).status == "failed"
+    assert ScriptedPlatform.counts[shop.burrito.pk] == 48  # by a push, once the order stopped
+    assert [push.delta for batch in ScriptedPlatform.pushes for push in batch] == [-2]
+
+
 def test_pending_pushes_for_one_item_coalesce(shop, phone, platform):
     for n in range(5):
         post_order(phone, simple_order("TACO", 1), key=f"k{n}")

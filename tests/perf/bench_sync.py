@@ -17,6 +17,7 @@ import argparse
 import io
 import os
 import random
+import re
 import subprocess
 import sys
 import threading
@@ -26,6 +27,7 @@ import uuid
 import requests
 from benchlib import BASE_DIR, base_database_url, free_port, percentile, recreate_database
 
+PLATFORMS = ("clover", "toast", "square", "shopify")
 PROBE_SKUS = ["SALSA-JAR-VERDE", "SALSA-JAR-ROJA", "HOT-SAUCE", "TORTILLAS-CORN", "TORTILLAS-FLOUR",
               "MOLE-PASTE", "BEANS-HOUSE-250G", "BEANS-OAXACA-250G"]
 
@@ -42,6 +44,11 @@ def environment(database_url: str, web_port: int, ports: dict) -> dict:
         env[f"{platform.upper()}_BASE_URL"] = f"http://127.0.0.1:{port}"
         env[f"{platform.upper()}_EMULATOR_PORT"] = str(port)
     return env
+
+
+def route_name(pattern: str) -> str:
+    """`GET /v3/merchants/(?P<mid>[^/]+)/items` -> `GET /v3/merchants/{mid}/items`."""
+    return re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", pattern).replace("\\", "")
 
 
 def manage(env, *args, **popen):
@@ -69,6 +76,11 @@ class Platforms:
                                  timeout=5).json()
         entry = state["stock"].get(location, {}).get(sku)
         return None if entry is None else entry.get("quantity")
+
+    def calls_by_route(self, platform: str) -> dict:
+        state = self.session.get(f"{self.urls[platform]}/__emulator/state", params={"only": "requests"},
+                                 timeout=5).json()
+        return state["requests"]["by_route"]
 
     def sale(self, platform: str, location: str, sku: str) -> bool:
         body = {"location": location, "lines": [{"sku": sku, "quantity": 1}], "tender": {"type": "card"}}
@@ -181,6 +193,7 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
     counts: dict = {}
     traffic = threading.Thread(target=background_traffic,
                                args=(stop, args.rate, concord, key, platforms, stores, counts))
+    calls_before = {p: platforms.calls_by_route(p) for p in PLATFORMS}
     started_at = timezone.now()
     traffic.start()
     lags, failed, by_store = [], 0, {}
@@ -200,6 +213,7 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
         n += 1
     stop.set()
     traffic.join()
+    calls_after = {p: platforms.calls_by_route(p) for p in PLATFORMS}
     elapsed = (timezone.now() - started_at).total_seconds()
     done = Delivery.objects.filter(done_at__gte=started_at).count()
     drain_started = time.monotonic()
@@ -220,6 +234,11 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
     pending = Delivery.objects.filter(status__in=["pending", "in_flight"]).count()
     print(f"deliveries done: {done} = {done / elapsed:.1f}/s; drained {drained:.1f} s after traffic "
           f"stopped; still pending: {pending}")
+    for platform in PLATFORMS:
+        calls = sorted(((route, n - calls_before[platform].get(route, 0))
+                        for route, n in calls_after[platform].items()), key=lambda kv: -kv[1])
+        print(f"  {platform} API calls/s: "
+              + ", ".join(f"{route_name(route)} {n / elapsed:.1f}" for route, n in calls[:6] if n))
     return 0
 
 

@@ -155,6 +155,7 @@ class Emulator:
         with self._counter_lock:
             self._counts = {"total": 0, "faulted": 0, "throttled": 0, "errors": 0,
                             "rate_limited": 0, "timeouts": 0, "drops": 0}
+            self._by_route: dict[str, int] = {}
             self._dropped: deque[dict] = deque(maxlen=self.DROP_LOG_SIZE)
 
     def _count(self, *keys: str) -> None:
@@ -167,9 +168,14 @@ class Emulator:
             self._dropped.append({"kind": kind, "method": request.method, "path": request.path,
                                   "applied": applied, "at": time.time()})
 
+    def _count_route(self, method: str, pattern: re.Pattern) -> None:
+        key = f"{method} {pattern.pattern}"
+        with self._counter_lock:
+            self._by_route[key] = self._by_route.get(key, 0) + 1
+
     def request_counts(self) -> dict:
         with self._counter_lock:
-            return {**self._counts, "dropped": list(self._dropped)}
+            return {**self._counts, "by_route": dict(self._by_route), "dropped": list(self._dropped)}
 
     # -- control API -----------------------------------------------------------------------
 
@@ -250,6 +256,7 @@ class Emulator:
         for method, pattern, handler in self._routes():
             found = pattern.fullmatch(request.path)
             if found and method == request.method:
+                self._count_route(method, pattern)
                 request.params = {k: v for k, v in found.groupdict().items() if v is not None}
                 return handler
         return None

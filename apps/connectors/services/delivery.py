@@ -22,10 +22,12 @@ from django.utils import timezone
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection
+from apps.connectors.services.routing import queue_stock_pushes
 from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.errors import InvalidTransition, NotFound
 from apps.core.models import ExceptionItem
 from apps.core.services import close_exception, open_exception, record_audit, resolve_exceptions_by_key
+from apps.orders.selectors import units_by_variant
 
 logger = logging.getLogger(__name__)
 
@@ -163,6 +165,7 @@ def record_failure(delivery: Delivery, error: PlatformError) -> None:
     with transaction.atomic():
         delivery.status = DeliveryStatus.FAILED
         delivery.save()
+        _recount_units_of(delivery)
         open_exception(
             kind=ExceptionKind.DELIVERY_FAILED,
             title=f"{delivery.get_kind_display()} to {delivery.get_platform_display()} failed "
@@ -186,6 +189,16 @@ def _save_as_pending(delivery: Delivery) -> None:
         delivery.status = DeliveryStatus.CANCELED
         _append_history(delivery, ok=False, note="superseded by a newer pending push")
         delivery.save()
+
+
+def _recount_units_of(delivery: Delivery) -> None:
+    """An order stopped (or started again) being on its way to a POS: the units it holds on
+    that POS's count are pushed again (see `selectors.units_awaiting_injection`)."""
+    if delivery.kind != DeliveryKind.INJECT_ORDER or not PlatformConnection.objects.filter(
+            platform=delivery.platform, location_id=delivery.location_id, pushes_stock=True).exists():
+        return
+    queue_stock_pushes(platform=delivery.platform, location_id=delivery.location_id,
+                       variant_ids=units_by_variant(order_ids=[delivery.order_id]))
 
 
 def _pending_twin_exists(delivery: Delivery) -> bool:
@@ -224,6 +237,7 @@ def retry_failed_delivery(*, exception_id: int, user=None, actor_label: str = ""
         delivery.next_attempt_at = timezone.now()
         _append_history(delivery, ok=False, note=f"retried by {actor_label or user}")
         _save_as_pending(delivery)
+        _recount_units_of(delivery)
         record_audit(action="delivery.retried", obj=delivery, actor_user=user, actor_label=actor_label)
     return delivery
 

@@ -15,7 +15,13 @@ from apps.connectors.adapters import PlatformCount, adapter_for
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
-from apps.connectors.selectors import active_connections, buffer_units, item_refs, push_target
+from apps.connectors.selectors import (
+    active_connections,
+    buffer_units,
+    item_refs,
+    push_target,
+    units_awaiting_injection,
+)
 from apps.connectors.services.routing import queue_stock_pushes
 from apps.connectors.services.stock_sync import rebase_on_platform_count
 from apps.core.enums import ExceptionKind
@@ -47,6 +53,8 @@ def detect_drift_at(link: PlatformConnection) -> dict:
     busy = set(Delivery.objects.filter(
         platform=link.platform, location_id=link.location_id, kind=DeliveryKind.PUSH_STOCK,
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT]).values_list("variant_id", flat=True))
+    # An order on its way to the POS is on neither side's count in the same way yet.
+    busy |= set(units_awaiting_injection(platform=link.platform, location_id=link.location_id))
     busy |= set(StockSyncState.objects.filter(
         platform=link.platform, location_id=link.location_id, pending_delta__isnull=False,
     ).values_list("variant_id", flat=True))

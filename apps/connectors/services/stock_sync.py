@@ -17,7 +17,7 @@ from django.utils import timezone
 from apps.connectors.adapters import ItemRef, PlatformCount, StockPush, adapter_for
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
-from apps.connectors.selectors import buffer_units, item_refs, push_target
+from apps.connectors.selectors import buffer_units, item_refs, push_target, units_awaiting_injection
 from apps.connectors.services.delivery import record_failure, record_success
 from apps.connectors.services.routing import queue_stock_pushes
 from apps.inventory.models import StockLevel
@@ -43,7 +43,8 @@ def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> N
         return
     states = sync_states(link, [d.variant_id for d in mapped])
     _take_baselines(adapter, link, [refs[v] for v, s in states.items() if s.pushed_available is None])
-    pushes, stale = _plan_pushes(link, refs, variant_ids=[d.variant_id for d in mapped])
+    pushes, stale = _plan_pushes(link, refs, variant_ids=[d.variant_id for d in mapped],
+                                 orders_take_stock=adapter.decrements_stock)
     results = {r.variant_id: r for r in _send(adapter, link, pushes)} if pushes else {}
     pushed = {p.item.variant_id: p for p in pushes}
     for delivery in mapped:
@@ -115,23 +116,29 @@ def _take_baselines(adapter, link: PlatformConnection, refs: list[ItemRef]) -> N
                  pushed_86d=not count.available, observed_at=timezone.now())
 
 
-def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_ids
-                 ) -> tuple[list[StockPush], set[int]]:
+def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_ids,
+                 orders_take_stock: bool) -> tuple[list[StockPush], set[int]]:
     """One push per item that is out of step, each recorded as an intent before it is sent,
     so a retry after an unanswered call re-sends the same push under the same key. Also
     returns the items whose re-sent intent is older than the current target."""
     buffer = buffer_units(platform=link.platform, location_id=link.location_id)
-    levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
-        location_id=link.location_id, variant_id__in=variant_ids)}
     pushes, stale = [], set()
     with transaction.atomic():
-        states = StockSyncState.objects.select_for_update().filter(
+        states = list(StockSyncState.objects.select_for_update().filter(
             platform=link.platform, location_id=link.location_id, variant_id__in=variant_ids
-        ).order_by("pk")
+        ).order_by("pk"))
+        # Read under the states' locks: an order landing at the POS lowers
+        # `pushed_available` and leaves this set in one transaction, so both are seen or neither.
+        awaiting = units_awaiting_injection(platform=link.platform, location_id=link.location_id,
+                                            variant_ids=variant_ids) if orders_take_stock else {}
+        # Levels after that: an order placed in between lowers the level without being
+        # counted as on its way, which errs towards the platform showing less, never more.
+        levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
+            location_id=link.location_id, variant_id__in=variant_ids)}
         for state in states:
             level = levels.get(state.variant_id)
-            target = push_target(level, buffer)
             is_86d = bool(level and level.is_86d)
+            target = push_target(level, buffer, awaiting.get(state.variant_id, 0))
             if is_86d and state.pushed_86d and state.pushed_available is not None:
                 # The platform shows the 86 itself (it may be where it came from): its count
                 # is left alone, so an un-86 there is not overwritten by our zero.

@@ -85,6 +85,7 @@ def rfc3339_now() -> str:
 
 class Adapter(BaseAdapter):
     platform = PLATFORM
+    decrements_stock = True
 
     def __init__(self, connection):
         super().__init__(connection)
@@ -100,7 +101,7 @@ class Adapter(BaseAdapter):
         # The key is our reference and the body is built from the order alone, so a retry
         # after an unanswered call replays the first order instead of making a second.
         created = self.client.create_order(idempotency_key=reference, order=body)
-        return InjectResult(external_id=created["id"], decrements_stock=True)
+        return InjectResult(external_id=created["id"], decrements_stock=self.decrements_stock)
 
     # -- stock ---------------------------------------------------------------------------------
 
