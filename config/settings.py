@@ -80,6 +80,9 @@ DATABASES["default"]["OPTIONS"].setdefault(
 # Server-side binding lets psycopg prepare the statements every order repeats.
 DATABASES["default"]["OPTIONS"].setdefault(
     "server_side_binding", env.bool("DB_SERVER_SIDE_BINDING", default=True))
+# Two suites at once on one server (a second checkout, a helper) each need their own.
+if env.str("TEST_DATABASE_NAME", default=""):
+    DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME")}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = env.bool("CONN_HEALTH_CHECKS", default=False)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
@@ -143,7 +146,8 @@ Q_CLUSTER = {
 
 # Processes running the sync loop: each paces its calls to 1/N of a platform's rate limit.
 CONNECTOR_WORKER_PROCESSES = env.int("CONNECTOR_WORKER_PROCESSES", default=2)
-POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=5.0)
+POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=5.0)  # where polling is the path
+POLL_BACKSTOP_SECONDS = env.float("POLL_BACKSTOP_SECONDS", default=15.0)  # where webhooks are
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)

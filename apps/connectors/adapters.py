@@ -67,6 +67,9 @@ class BaseAdapter:
     # The platform takes an injected order's units off its own count (as with its own
     # sales), so until the order lands its count still holds them.
     decrements_stock: bool = False
+    # One call takes many pushes under one idempotency key (Shopify): new pushes share a
+    # key, and a retry re-sends the same pushes together.
+    pushes_share_a_key: bool = False
 
     def __init__(self, connection):
         self.connection = connection

@@ -26,6 +26,7 @@ class PlatformConnection(models.Model):
         default=False, help_text="This location's web and phone orders are sent to this platform.")
     pushes_stock = models.BooleanField(default=True, help_text="Availability is pushed here.")
     settings = models.JSONField(default=dict, blank=True)
+    polled_at = models.DateTimeField(null=True, blank=True, help_text="When a worker last polled it.")
 
     class Meta:
         ordering = ["platform", "location__code"]

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from django.db.models import Q
+
 from apps.connectors.adapters import ItemRef
 from apps.connectors.enums import CONCORD, DeliveryKind, DeliveryStatus, Domain, Platform
 from apps.connectors.models import ChannelBuffer, Delivery, ExternalMapping, OwnershipRule, PlatformConnection
 from apps.core.cache import ttl_memo
+from apps.core.enums import Channel
+from apps.core.models import OutboxEvent
 from apps.inventory.models import StockLevel
+from apps.orders.selectors import units_by_variant
+
+# Web and phone orders go to the POS of their store unless they came from it (routing).
+INJECTED_TOPICS = ("order.created", "order.recorded")
+INJECTED_CHANNELS = (Channel.WEB, Channel.PHONE)
 
 
 def active_connections():
@@ -68,16 +77,23 @@ def push_target(level: StockLevel | None, buffer: int, on_the_way: int = 0) -> i
     return max(0, level.available + on_the_way - buffer)
 
 
-def units_awaiting_injection(*, platform: str, location_id: int, variant_ids=None) -> dict[int, int]:
+def units_awaiting_injection(*, link: PlatformConnection, variant_ids=None) -> dict[int, int]:
     """Units on orders still on their way to this POS. It takes them off its own count
     when the order lands; until then its count still holds them, and a push must not
-    take them off first (the landing would take them off a second time)."""
-    from apps.orders.selectors import units_by_variant
-
+    take them off first (the landing would take them off a second time). On their way:
+    a delivery pending or in flight, or an order whose outbox row is not fanned out yet;
+    one statement reads both, so an order moving from one to the other is seen once."""
+    if not link.receives_orders:
+        return {}
     on_the_way = Delivery.objects.filter(
-        platform=platform, location_id=location_id, kind=DeliveryKind.INJECT_ORDER,
+        platform=link.platform, location_id=link.location_id, kind=DeliveryKind.INJECT_ORDER,
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT]).values("order_id")
-    return units_by_variant(order_ids=on_the_way, variant_ids=variant_ids)
+    not_routed_yet = OutboxEvent.objects.filter(
+        dispatched_at__isnull=True, topic__in=INJECTED_TOPICS, payload__location_id=link.location_id,
+        payload__channel__in=INJECTED_CHANNELS,
+    ).exclude(payload__source_name__iexact=link.get_platform_display()).values("aggregate_id")
+    return units_by_variant(order_ids=Q(order_id__in=on_the_way) | Q(order_id__in=not_routed_yet),
+                            variant_ids=variant_ids)
 
 
 def item_refs(*, platform: str, location_id: int, variant_ids) -> dict[int, ItemRef]:

@@ -7,7 +7,6 @@ import logging
 import threading
 import time
 
-from django.conf import settings
 from django.db import close_old_connections, connection, connections
 
 from apps.connectors.enums import Platform
@@ -20,6 +19,7 @@ logger = logging.getLogger(__name__)
 SYNC_LOOP_SECONDS = 80  # scheduled every minute: consecutive loops overlap, never leave a gap
 IDLE_SLEEP_SECONDS = 0.1
 LEASE_CHECK_EVERY_SECONDS = 5
+POLL_TICK_SECONDS = 0.5
 
 
 def sync_once() -> dict:
@@ -51,18 +51,18 @@ def _relax_commit_durability() -> None:
 
 def sync_loop_task(seconds: float = SYNC_LOOP_SECONDS) -> str:
     """What the scheduled task runs: each platform in a loop of its own thread (a platform
-    paced by its rate limit never holds another back), and this thread fanning the outbox
-    out, polling the POS systems and sending again what a dead worker left leased."""
-    from apps.connectors.services.polling import poll_all
-
+    paced by its rate limit never holds another back), a thread polling the POS systems
+    (a slow poll never holds the outbox back), and this thread fanning the outbox out and
+    sending again what a dead worker left leased."""
     deadline = time.monotonic() + seconds
     passes = dict.fromkeys(Platform.values, 0)
     threads = [threading.Thread(target=_platform_loop, args=(platform, deadline, passes),
                                 name=f"sync-{platform}", daemon=True) for platform in Platform.values]
+    threads.append(threading.Thread(target=_poll_loop, args=(deadline,), name="sync-poll", daemon=True))
     for thread in threads:
         thread.start()
     try:
-        _coordinator_loop(deadline, poll_all)
+        _coordinator_loop(deadline)
     finally:
         for thread in threads:
             thread.join(timeout=SYNC_LOOP_SECONDS)
@@ -86,16 +86,29 @@ def _platform_loop(platform: str, deadline: float, passes: dict) -> None:
         connections.close_all()
 
 
-def _coordinator_loop(deadline: float, poll_all) -> None:
-    next_lease_check = next_poll = 0.0
+def _poll_loop(deadline: float) -> None:
+    """Toast sends no order webhooks and Clover promises none: polling is their path.
+    Each connection's own interval decides, across all workers (`poll_all`)."""
+    from apps.connectors.services.polling import poll_all
+
+    try:
+        while time.monotonic() < deadline:
+            try:
+                poll_all(due_only=True)
+            except Exception:
+                logger.exception("polling failed")
+                close_old_connections()
+            time.sleep(POLL_TICK_SECONDS)
+    finally:
+        connections.close_all()
+
+
+def _coordinator_loop(deadline: float) -> None:
+    next_lease_check = 0.0
     while time.monotonic() < deadline:
         if time.monotonic() >= next_lease_check:
             requeue_expired_leases()
             next_lease_check = time.monotonic() + LEASE_CHECK_EVERY_SECONDS
-        if time.monotonic() >= next_poll:
-            # Toast sends no order webhooks and Clover promises none: polling is their path.
-            _poll_safely(poll_all)
-            next_poll = time.monotonic() + settings.POLL_INTERVAL_SECONDS
         try:
             fanned = fan_out_outbox()
         except Exception:
@@ -107,17 +120,10 @@ def _coordinator_loop(deadline: float, poll_all) -> None:
             time.sleep(IDLE_SLEEP_SECONDS / 2)
 
 
-def _poll_safely(poll) -> None:
-    try:
-        poll()
-    except Exception:
-        logger.exception("polling failed")
-
-
 def poll_platforms_task() -> str:
     from apps.connectors.services.polling import poll_all
 
-    return str(poll_all())
+    return str(poll_all(due_only=True))
 
 
 def detect_drift_task() -> str:

@@ -133,8 +133,8 @@ def order_document(order: Order, *, lines=None, payments=None) -> dict:
 
 
 def units_by_variant(*, order_ids, variant_ids=None) -> dict[int, int]:
-    """Units per variant on these orders (`order_ids` may be a subquery)."""
-    lines = OrderLine.objects.filter(order_id__in=order_ids)
+    """Units per variant on these orders (`order_ids`: ids, a subquery, or a Q on `order_id`)."""
+    lines = OrderLine.objects.filter(order_ids if isinstance(order_ids, Q) else Q(order_id__in=order_ids))
     if variant_ids is not None:
         lines = lines.filter(variant_id__in=variant_ids)
     return dict(lines.values("variant_id").annotate(units=Sum("quantity")).values_list("variant_id", "units"))

@@ -18,6 +18,7 @@ from apps.connectors.enums import DeliveryKind
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent
 from apps.connectors.selectors import item_refs
 from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
+from apps.connectors.tasks import sync_once
 from apps.core.models import OutboxEvent
 from apps.inventory.models import StockLevel
 from apps.inventory.selectors import list_ledger_mismatches
@@ -146,6 +147,32 @@ def test_a_register_sale_arrives_by_webhook_once_even_delivered_twice_and_takes_
     assert list_ledger_mismatches() == []
     assert clover_stock(clover, "TACO-ASADA")["quantity"] == level.available
     assert poller.poll(clover.link) == 0
+
+
+def clover_calls(clover, route_part: str) -> int:
+    return sum(n for route, n in clover.emulator.request_counts()["by_route"].items()
+               if route.startswith("GET") and route.endswith(route_part))
+
+
+def test_the_events_waiting_for_one_merchant_are_fetched_together(clover):
+    """Clover's events carry ids only and its limit is 16 requests/s: one call fetches the
+    orders (`id in (...)`) and one the items of every event waiting, not one call each."""
+    skus = ["TACO-ASADA", "FLAN", "CHURROS"]
+    for sku in skus:
+        control(clover.emulator, "POST", "sale", {"location": "CHI", "lines": [{"sku": sku, "quantity": 1}],
+                                                  "tender": {"type": "card"}})
+    assert clover.emulator.flush_webhooks()
+    items_before, orders_before = clover_calls(clover, "/items"), clover_calls(clover, "/orders")
+    singles_before = clover_calls(clover, "/(?P<id>[^/]+)")
+    assert InboundEvent.objects.filter(platform="clover", topic="O.CREATE").count() == 3
+
+    sync_once()
+
+    assert clover_calls(clover, "/orders") - orders_before == 1
+    assert clover_calls(clover, "/items") - items_before == 1
+    assert clover_calls(clover, "/(?P<id>[^/]+)") == singles_before  # nothing fetched one by one
+    assert sorted(line.sku for order in Order.objects.filter(channel="register")
+                  for line in order.lines.all()) == sorted(skus)
 
 
 def test_an_item_86d_at_clover_is_86d_in_concord_and_refused_to_phone_orders(clover, phone):

@@ -128,7 +128,8 @@ def test_a_push_leaves_the_units_of_an_order_on_its_way_to_the_pos_alone(shop, p
 
 def test_an_order_that_never_reaches_the_pos_has_its_units_pushed_off(shop, phone, taking_platform, settings):
     settings.DELIVERY_MAX_ATTEMPTS = 1
-    TakingPlatform.inject_failures = [PlatformError(platform="square", status=400, code="bad", retryable=False)]
+    refused = PlatformError(platform="square", status=400, code="bad", retryable=False)
+    TakingPlatform.inject_failures = [refused]
     post_order(phone, simple_order("BURRITO", 2))
     run_engine()
 

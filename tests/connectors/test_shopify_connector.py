@@ -132,15 +132,21 @@ def test_a_push_whose_compare_is_stale_rereads_instead_of_erasing_the_change(sho
     control(shopify.emulator, "stock", {"location": "OAK", "sku": "MUG", "quantity": 20})
     phone_order(make_client, "MUG", 2, key="call-4")
     fan_out_outbox()
-    run_due_deliveries()  # the push goes out before the recount's webhook is applied
-    assert platform_count(shopify.emulator, "MUG") == 20  # its compare failed: nothing overwritten
-
-    Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
-    run_due_deliveries()  # the next attempt compares with what Shopify shows now
+    calls_before = graphql_calls(shopify.emulator)
+    # The push goes out before the recount's webhook is applied: its compare fails, so
+    # nothing is overwritten; the level is re-read and the next attempt, compared with
+    # what Shopify shows now, goes out at once.
+    run_due_deliveries()
     assert platform_count(shopify.emulator, "MUG") == 18  # Shopify's own 20, less our 2
-    assert StockSyncState.objects.get(platform="shopify", variant__sku="MUG").platform_quantity == 18
+    assert graphql_calls(shopify.emulator) - calls_before == 3  # push, re-read, push again
+    state = StockSyncState.objects.get(platform="shopify", variant__sku="MUG")
+    assert (state.platform_quantity, state.pending_key) == (18, "")
     settle(shopify.emulator)
     assert platform_count(shopify.emulator, "MUG") == 18
+
+
+def graphql_calls(emulator) -> int:
+    return sum(n for route, n in emulator.request_counts()["by_route"].items() if "graphql" in route)
 
 
 def test_a_push_whose_answer_was_lost_is_applied_once(shopify, make_client):
@@ -159,6 +165,76 @@ def test_a_push_whose_answer_was_lost_is_applied_once(shopify, make_client):
 
     assert platform_count(shopify.emulator, "COMAL") == available("COMAL") == \
         demo_data.opening_stock("OAK", "COMAL") - 2
+
+
+# ---------------------------------------------------------------- pushes, one call per pass
+# One `inventoryAdjustQuantities` of many changes under one `@idempotent` key, recorded
+# with each push before it is sent: a retry re-sends the same pushes together and replays.
+# Shopify applies a call whole or not at all, so a refused change sends the others again.
+
+SKUS = ("MUG", "TOTE", "COMAL")
+
+
+def order_each(make_client, prefix: str) -> None:
+    for n, sku in enumerate(SKUS):
+        phone_order(make_client, sku, 1, key=f"{prefix}-{n}")
+    fan_out_outbox()
+
+
+def push_of(sku: str) -> Delivery:
+    variant_id = Variant.objects.get(sku=sku).pk
+    return Delivery.objects.get(kind="push_stock", platform="shopify", variant_id=variant_id)
+
+
+def test_the_pushes_of_one_pass_go_as_one_call_under_one_key(shopify, make_client):
+    order_each(make_client, "call")
+    calls_before = graphql_calls(shopify.emulator)
+    run_due_deliveries()
+
+    assert graphql_calls(shopify.emulator) - calls_before == 1
+    keys = shopify.emulator.store.idempotent_results
+    assert len(keys) == 1
+    (name, arguments), = [json.loads(fingerprint) for fingerprint, _ in keys.values()]
+    assert (name, len(arguments["changes"])) == ("inventoryAdjustQuantities", 3)
+    for sku in SKUS:
+        assert platform_count(shopify.emulator, sku) == available(sku)
+
+
+def test_a_call_whose_answer_was_lost_is_sent_again_whole_and_applied_once(shopify, make_client):
+    order_each(make_client, "lost")
+    shopify.emulator.DROP_APPLIED_CHANCE = 1.0  # the call takes effect, its answer is lost
+    control(shopify.emulator, "faults", {"drop_rate": 1})
+    run_due_deliveries()
+    requests.delete(f"{shopify.emulator.url}/__emulator/faults", timeout=10)
+    assert {d.status for d in Delivery.objects.filter(platform="shopify")} == {"pending"}
+
+    # Only the mug's push is due: the call is re-sent with all three, as it was first sent.
+    later = timezone.now() + timedelta(hours=1)
+    Delivery.objects.filter(platform="shopify").exclude(pk=push_of("MUG").pk).update(next_attempt_at=later)
+    Delivery.objects.filter(pk=push_of("MUG").pk).update(next_attempt_at=timezone.now())
+    run_due_deliveries()
+    for sku in SKUS:
+        assert platform_count(shopify.emulator, sku) == available(sku)  # applied once
+        assert StockSyncState.objects.get(platform="shopify", variant__sku=sku).pending_key == ""
+
+    Delivery.objects.filter(status="pending").update(next_attempt_at=timezone.now())
+    run_due_deliveries()
+    assert "already in step" in str(push_of("TOTE").history[-1])
+
+
+def test_a_refused_change_does_not_hold_the_others_back(shopify, make_client, settings):
+    settings.DELIVERY_MAX_ATTEMPTS = 1
+    ExternalMapping.objects.filter(platform="shopify", variant__sku="TOTE").update(
+        data={"inventory_item_id": "999999"})  # an item Shopify does not know
+    order_each(make_client, "refused")
+    calls_before = graphql_calls(shopify.emulator)
+    run_due_deliveries()
+
+    assert graphql_calls(shopify.emulator) - calls_before == 3  # the call, a re-read, the others again
+    assert platform_count(shopify.emulator, "MUG") == available("MUG")
+    assert platform_count(shopify.emulator, "COMAL") == available("COMAL")
+    refused = push_of("TOTE")
+    assert refused.status == "failed" and "INVALID_INVENTORY_ITEM" in refused.last_error
 
 
 def test_duplicated_webhooks_are_stored_once_and_record_one_order(shopify):

@@ -207,6 +207,7 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
         lag = probe(platforms, session, concord, key, store, sku, channel)
         if lag is None:
             failed += 1
+            print(f"  probe not seen within 10 s: {channel} sale of {sku} at {store['code']}", flush=True)
         else:
             lags.append(lag * 1000)
             by_store.setdefault(f"{store['code']}/{store['pos']}", []).append(lag * 1000)
@@ -217,6 +218,9 @@ def measure(args, concord, key, platforms, stores, Delivery) -> int:
     elapsed = (timezone.now() - started_at).total_seconds()
     done = Delivery.objects.filter(done_at__gte=started_at).count()
     drain_started = time.monotonic()
+    for waiting in Delivery.objects.filter(status__in=["pending", "in_flight"]).order_by("id")[:5]:
+        print(f"  waiting when traffic stopped: {waiting} attempts {waiting.attempts} "
+              f"next {waiting.next_attempt_at:%H:%M:%S} {waiting.last_error[:120]}")
     while Delivery.objects.filter(status__in=["pending", "in_flight"]).exists() and \
             time.monotonic() - drain_started < 60:
         time.sleep(0.5)

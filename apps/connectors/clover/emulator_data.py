@@ -210,6 +210,7 @@ def modifier_document(modifier: Modifier) -> dict:
 # -- query parameters ----------------------------------------------------------------------------
 
 _FILTER = re.compile(r"^(?P<field>[A-Za-z][A-Za-z.]*)\s*(?P<op>>=|<=|!=|=|<|>)\s*(?P<value>.*)$")
+_IN_FILTER = re.compile(r"^(?P<field>[A-Za-z][A-Za-z.]*)\s+in\s*\((?P<values>.*)\)$")
 _COMPARE = {
     "=": lambda a, b: a == b, "!=": lambda a, b: a != b, "<": lambda a, b: a < b,
     ">": lambda a, b: a > b, "<=": lambda a, b: a <= b, ">=": lambda a, b: a >= b,
@@ -221,17 +222,23 @@ class BadQuery(ValueError):
 
 
 def parse_filters(values: list[str], fields: dict[str, type]):
-    """`filter=field<op>value` parameters as predicates over `getter(field)` callables.
+    """`filter=field<op>value` parameters as predicates over `getter(field)` callables,
+    including `field in ('a','b')` (https://docs.clover.com/docs/using-filters-to-retrieve-
+    multiple-results-from-an-endpoint).
 
     `fields` maps each filterable field to its type (int, float, str or bool); any other
     field is refused, as Clover refuses filters an endpoint does not support.
     """
     predicates = []
     for text in values:
-        found = _FILTER.match(text.strip())
+        found = _IN_FILTER.match(text.strip()) or _FILTER.match(text.strip())
         if not found or found["field"] not in fields:
             raise BadQuery(f"Invalid filter: {text}")
         kind = fields[found["field"]]
+        if "values" in found.groupdict():
+            wanted = {_typed(value, kind, text) for value in _in_values(found["values"], text)}
+            predicates.append((found["field"], lambda value, allowed: value in allowed, wanted))
+            continue
         wanted = _typed(found["value"], kind, text)
         predicates.append((found["field"], _COMPARE[found["op"]], wanted))
 
@@ -243,6 +250,13 @@ def parse_filters(values: list[str], fields: dict[str, type]):
         return True
 
     return matches
+
+
+def _in_values(raw: str, text: str) -> list[str]:
+    values = [part.strip() for part in raw.split(",")]
+    if not values or any(len(v) < 2 or v[0] != "'" or v[-1] != "'" for v in values):
+        raise BadQuery(f"Invalid filter: {text}")
+    return [v[1:-1] for v in values]
 
 
 def _typed(raw: str, kind: type, text: str):

@@ -19,7 +19,7 @@ from apps.connectors.services.intake import EventEnvelope, store_events
 PLATFORM = "clover"
 WATERMARK_SETTING = "orders_polled_to_ms"
 FIRST_LOOKBACK_MS = 2 * 24 * 3600 * 1000
-OVERLAP_MS = 5 * 60 * 1000
+OVERLAP_MS = 60 * 1000  # late writes; a wider overlap re-reads every order in it, each poll
 PAGE_SIZE = 100
 
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 import logging
 from collections import Counter
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db.models import Q
@@ -21,7 +22,7 @@ from django.utils import timezone
 
 from apps.connectors.clover import signatures
 from apps.connectors.clover.adapter import clover_client, is_sold_out
-from apps.connectors.http import PlatformError
+from apps.connectors.clover.client import IDS_PER_CALL
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent, PlatformConnection
 from apps.connectors.pos_common import flag_change, ran_out, whole_units
 from apps.connectors.selectors import connection_by_external_id, variant_for_external_id
@@ -85,11 +86,9 @@ def prepare(event: InboundEvent) -> dict:
     link = _connection(payload["merchantId"])
     _skip_without_fetching(event, key, object_id)
     if key == "I":
-        client = clover_client(link.external_location_id)
-        item = _fetch(lambda: client.get_item(object_id, expand=("itemStock",)), f"item {object_id}")
-        return {"item": item}
+        return {"item": _as_it_is_now(link, event, key, object_id)}
     if key == "O":
-        return {"order": payload.get("order") or _fetch_order(link, object_id)}
+        return {"order": payload.get("order") or _as_it_is_now(link, event, key, object_id)}
     raise SkipEvent(f"nothing to do for {payload['objectId']}")
 
 
@@ -122,13 +121,47 @@ def _connection(merchant_id: str) -> PlatformConnection:
     return link
 
 
-def _fetch(fetch, what: str):
-    try:
-        return fetch()
-    except PlatformError as error:
-        if error.status == 404:
-            raise SkipEvent(f"{what} is gone at Clover") from None
-        raise
+@dataclass(frozen=True)
+class _Fetched:
+    started_at: datetime
+    body: dict | None  # None: Clover did not return it
+
+
+FETCHED_KEEP_SECONDS = 30
+_fetched: dict[tuple[str, str, str], _Fetched] = {}
+
+
+def _as_it_is_now(link: PlatformConnection, event: InboundEvent, key: str, object_id: str) -> dict:
+    """The item or order an event names, as Clover has it now. Each fetch spends Clover's
+    16 requests/s, so the objects of every pending event of this kind for the merchant
+    are fetched together (`id in (...)`, one call per 100); a fetch that started after
+    this event was stored already shows its change, so its answer serves the event."""
+    cached = _fetched.get((link.external_location_id, key, object_id))
+    if cached is None or cached.started_at <= event.received_at:
+        cached = _fetch_pending(link, key, object_id)
+    if cached.body is None:
+        what = "item" if key == "I" else "order (gone, or not finished yet)"
+        raise SkipEvent(f"Clover did not return {what} {object_id}")
+    return cached.body
+
+
+def _fetch_pending(link: PlatformConnection, key: str, object_id: str) -> _Fetched:
+    merchant_id = link.external_location_id
+    pending = InboundEvent.objects.filter(
+        platform=PLATFORM, status="pending", payload__merchantId=merchant_id,
+        payload__objectId__startswith=f"{key}:", payload__order__isnull=True,
+    ).values_list("payload__objectId", flat=True).distinct()[:IDS_PER_CALL - 1]
+    ids = [object_id, *(other.partition(":")[2] for other in pending)]
+    client = clover_client(merchant_id)
+    started_at = timezone.now()
+    bodies = client.get_items(ids, expand=("itemStock",)) if key == "I" else client.get_orders(ids)
+    found = {body["id"]: body for body in bodies}
+    kept_since = started_at - timedelta(seconds=FETCHED_KEEP_SECONDS)
+    for old in [k for k, fetched in list(_fetched.items()) if fetched.started_at < kept_since]:
+        _fetched.pop(old, None)
+    for fetched_id in ids:
+        _fetched[(merchant_id, key, fetched_id)] = _Fetched(started_at, found.get(fetched_id))
+    return _fetched[(merchant_id, key, object_id)]
 
 
 # ---------------------------------------------------------------------- items
@@ -151,11 +184,6 @@ def _record_item(link: PlatformConnection, item_id: str, item: dict) -> str:
 
 
 # ---------------------------------------------------------------------- orders
-
-
-def _fetch_order(link: PlatformConnection, order_id: str) -> dict:
-    client = clover_client(link.external_location_id)
-    return _fetch(lambda: client.get_order(order_id), f"order {order_id}")
 
 
 def is_register_sale(order: dict) -> bool:

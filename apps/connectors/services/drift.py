@@ -54,7 +54,7 @@ def detect_drift_at(link: PlatformConnection) -> dict:
         platform=link.platform, location_id=link.location_id, kind=DeliveryKind.PUSH_STOCK,
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT]).values_list("variant_id", flat=True))
     # An order on its way to the POS is on neither side's count in the same way yet.
-    busy |= set(units_awaiting_injection(platform=link.platform, location_id=link.location_id))
+    busy |= set(units_awaiting_injection(link=link))
     busy |= set(StockSyncState.objects.filter(
         platform=link.platform, location_id=link.location_id, pending_delta__isnull=False,
     ).values_list("variant_id", flat=True))

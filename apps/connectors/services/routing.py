@@ -7,8 +7,7 @@ from django.utils import timezone
 
 from apps.connectors.enums import DeliveryKind, Platform
 from apps.connectors.models import Delivery, PlatformConnection
-from apps.connectors.selectors import active_connections
-from apps.core.enums import Channel
+from apps.connectors.selectors import INJECTED_CHANNELS, INJECTED_TOPICS, active_connections
 from apps.core.models import OutboxEvent
 
 ORDER_TOPICS_THAT_MOVE_STOCK = {"order.created", "order.recorded", "order.canceled"}
@@ -65,11 +64,12 @@ def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) ->
 
 
 def _owes_injection(event: OutboxEvent, connection: PlatformConnection) -> bool:
-    """Web and phone orders go to the POS of their store, unless they came from it."""
-    if not connection.receives_orders or event.topic not in ("order.created", "order.recorded"):
+    """Web and phone orders go to the POS of their store, unless they came from it
+    (`selectors.units_awaiting_injection` reads the same rule in SQL)."""
+    if not connection.receives_orders or event.topic not in INJECTED_TOPICS:
         return False
     payload = event.payload
-    if payload.get("channel") not in (Channel.WEB, Channel.PHONE):
+    if payload.get("channel") not in INJECTED_CHANNELS:
         return False
     return origin_platform(payload) != connection.platform
 

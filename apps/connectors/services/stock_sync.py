@@ -10,11 +10,13 @@ counted twice, whichever arrives first.
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import transaction
-from django.db.models import F
+from django.db.models import F, Q
 from django.utils import timezone
 
-from apps.connectors.adapters import ItemRef, PlatformCount, StockPush, adapter_for
+from apps.connectors.adapters import ItemRef, PlatformCount, StockPush, StockPushResult, adapter_for
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.selectors import buffer_units, item_refs, push_target, units_awaiting_injection
@@ -43,32 +45,55 @@ def send_stock_pushes(link: PlatformConnection, deliveries: list[Delivery]) -> N
         return
     states = sync_states(link, [d.variant_id for d in mapped])
     _take_baselines(adapter, link, [refs[v] for v, s in states.items() if s.pushed_available is None])
-    pushes, stale = _plan_pushes(link, refs, variant_ids=[d.variant_id for d in mapped],
-                                 orders_take_stock=adapter.decrements_stock)
-    results = {r.variant_id: r for r in _send(adapter, link, pushes)} if pushes else {}
-    pushed = {p.item.variant_id: p for p in pushes}
+    sent, superseded = _send_rounds(adapter, link, refs, [d.variant_id for d in mapped])
     for delivery in mapped:
-        push = pushed.get(delivery.variant_id)
+        push, result = sent.get(delivery.variant_id, (None, None))
         if push is None:
             record_success(delivery, note="already in step")
-            continue
-        result = results.get(delivery.variant_id)
-        if result is not None and result.ok:
-            _confirm(link, push, result.platform_quantity)
+        elif result is not None and result.ok:
             record_success(delivery, note=f"delta {push.delta:+d} → target {push.target}")
-            if delivery.variant_id in stale:
+            if delivery.variant_id in superseded:
                 queue_stock_pushes(platform=link.platform, location_id=link.location_id,
                                    variant_ids=[delivery.variant_id])
         else:
-            error = result.error if result is not None else None
-            if result is not None and result.stale_quantity is not None:
-                _next_attempt(link, push, result.stale_quantity)
-            if not isinstance(error, PlatformError):
-                error = PlatformError(platform=link.platform, status=None, code="no_result",
-                                      detail=repr(error), retryable=True)
-            if not error.retryable:
+            record_failure(delivery, _push_error(link, result))
+
+
+STALE_ROUNDS = 3  # a compare that keeps failing is left to the engine's back-off
+
+
+def _send_rounds(adapter, link: PlatformConnection, refs: dict[int, ItemRef], variant_ids: list[int]):
+    """Plan, record and send; a push whose compare failed (it did not apply) has its next
+    attempt recorded and is sent again at once, a few rounds at most. Returns variant id ->
+    (push, result) of its last round, and the items whose re-sent intent was superseded."""
+    sent: dict[int, tuple[StockPush, StockPushResult | None]] = {}
+    superseded: set[int] = set()
+    for _ in range(STALE_ROUNDS):
+        pushes, older = _plan_pushes(link, refs, variant_ids=variant_ids, adapter=adapter)
+        superseded |= older
+        results = {r.variant_id: r for r in _send(adapter, link, pushes)} if pushes else {}
+        for push in pushes:
+            result = results.get(push.item.variant_id)
+            sent[push.item.variant_id] = (push, result)
+            if result is not None and result.ok:
+                _confirm(link, push, result.platform_quantity)
+            elif not _push_error(link, result).retryable:
                 _forget_intent(link, push)
-            record_failure(delivery, error)
+        again = [p for p in pushes if (r := results.get(p.item.variant_id)) is not None
+                 and not r.ok and r.stale_quantity is not None]
+        if not again:
+            break
+        _next_attempts(link, [(p, results[p.item.variant_id].stale_quantity) for p in again])
+        variant_ids = [p.item.variant_id for p in again]
+    return sent, superseded
+
+
+def _push_error(link: PlatformConnection, result: StockPushResult | None) -> PlatformError:
+    error = result.error if result is not None else None
+    if isinstance(error, PlatformError):
+        return error
+    return PlatformError(platform=link.platform, status=None, code="no_result", detail=repr(error),
+                         retryable=True)
 
 
 def _send(adapter, link: PlatformConnection, pushes: list[StockPush]):
@@ -116,25 +141,29 @@ def _take_baselines(adapter, link: PlatformConnection, refs: list[ItemRef]) -> N
                  pushed_86d=not count.available, observed_at=timezone.now())
 
 
-def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_ids,
-                 orders_take_stock: bool) -> tuple[list[StockPush], set[int]]:
+def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_ids, adapter
+                 ) -> tuple[list[StockPush], set[int]]:
     """One push per item that is out of step, each recorded as an intent before it is sent,
-    so a retry after an unanswered call re-sends the same push under the same key. Also
-    returns the items whose re-sent intent is older than the current target."""
+    so a retry after an unanswered call re-sends the same push under the same key. Where
+    the platform takes many pushes under one key (`adapter.pushes_share_a_key`), the new
+    ones share a key and an earlier call's pushes are re-sent together, as they were sent.
+    Also returns the items whose re-sent intent is older than the current target."""
     buffer = buffer_units(platform=link.platform, location_id=link.location_id)
     pushes, stale = [], set()
     with transaction.atomic():
-        states = list(StockSyncState.objects.select_for_update().filter(
-            platform=link.platform, location_id=link.location_id, variant_id__in=variant_ids
-        ).order_by("pk"))
+        states = _locked_states(link, variant_ids, whole_batches=adapter.pushes_share_a_key)
+        variant_ids = [state.variant_id for state in states]
+        _add_refs(link, refs, variant_ids)
         # Read under the states' locks: an order landing at the POS lowers
         # `pushed_available` and leaves this set in one transaction, so both are seen or neither.
-        awaiting = units_awaiting_injection(platform=link.platform, location_id=link.location_id,
-                                            variant_ids=variant_ids) if orders_take_stock else {}
+        awaiting = units_awaiting_injection(link=link, variant_ids=variant_ids) \
+            if adapter.decrements_stock else {}
         # Levels after that: an order placed in between lowers the level without being
-        # counted as on its way, which errs towards the platform showing less, never more.
+        # counted as on its way, which errs towards the platform showing less, never more
+        # (and its own push corrects it).
         levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
             location_id=link.location_id, variant_id__in=variant_ids)}
+        new_key = _key_maker(link, shared=adapter.pushes_share_a_key)
         for state in states:
             level = levels.get(state.variant_id)
             is_86d = bool(level and level.is_86d)
@@ -148,7 +177,7 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
                 if delta == 0 and is_86d == state.pushed_86d:
                     continue
                 state.pending_delta = delta
-                state.pending_key = f"concord-{link.platform}-{state.pk}-{state.pushes}"
+                state.pending_key = new_key(state)
                 state.pending_expected = state.platform_quantity
                 state.save(update_fields=["pending_delta", "pending_key", "pending_expected"])
             elif state.pushed_available + state.pending_delta != target:
@@ -162,6 +191,41 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
     return pushes, stale
 
 
+def _locked_states(link: PlatformConnection, variant_ids, *, whole_batches: bool) -> list[StockSyncState]:
+    states = StockSyncState.objects.filter(platform=link.platform, location_id=link.location_id)
+    wanted = Q(variant_id__in=variant_ids)
+    if whole_batches:
+        keys = list(states.filter(variant_id__in=variant_ids).exclude(pending_key="")
+                    .values_list("pending_key", flat=True).distinct())
+        wanted |= Q(pending_key__in=keys)
+    return list(states.select_for_update().filter(wanted).order_by("pk"))
+
+
+def _add_refs(link: PlatformConnection, refs: dict[int, ItemRef], variant_ids) -> None:
+    missing = [v for v in variant_ids if v not in refs]
+    if missing:
+        refs.update(item_refs(platform=link.platform, location_id=link.location_id, variant_ids=missing))
+
+
+BATCH_SIZE = 250  # Shopify takes up to 250 changes in one call
+
+
+def _key_maker(link: PlatformConnection, *, shared: bool):
+    """Idempotency keys for new intents: one per item push, or one per call of up to
+    BATCH_SIZE pushes where the platform takes many under one key."""
+    if not shared:
+        return lambda state: f"concord-{link.platform}-{state.pk}-{state.pushes}"
+    handed_out = []
+
+    def next_key(state: StockSyncState) -> str:
+        if not handed_out or handed_out[-1][1] >= BATCH_SIZE:
+            handed_out.append([f"concord-{link.platform}-{uuid.uuid4().hex}", 0])
+        handed_out[-1][1] += 1
+        return handed_out[-1][0]
+
+    return next_key
+
+
 def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int | None) -> None:
     StockSyncState.objects.filter(
         platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
@@ -171,14 +235,17 @@ def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int |
              pushes=F("pushes") + 1)
 
 
-def _next_attempt(link: PlatformConnection, push: StockPush, shown: int) -> None:
-    """The compare failed, so that attempt did not apply: the next one compares with what
-    the platform shows now, under a key of its own, recorded before it is sent."""
-    root = push.idempotency_key.split(":from:")[0]
-    StockSyncState.objects.filter(
-        platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
-        pending_key=push.idempotency_key,
-    ).update(pending_key=f"{root}:from:{shown}", pending_expected=shown, platform_quantity=shown)
+def _next_attempts(link: PlatformConnection, pushes: list[tuple[StockPush, int]]) -> None:
+    """Those attempts did not apply (a compare failed, or a batch-mate was refused): the
+    next ones compare with what the platform shows now, under new keys (pushes that
+    shared a key share the new one), recorded before they are sent."""
+    keys = {push.idempotency_key: f"{push.idempotency_key.split(':from:')[0]}:from:{uuid.uuid4().hex[:12]}"
+            for push, _ in pushes}
+    for push, shown in pushes:
+        StockSyncState.objects.filter(
+            platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
+            pending_key=push.idempotency_key,
+        ).update(pending_key=keys[push.idempotency_key], pending_expected=shown, platform_quantity=shown)
 
 
 def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
@@ -190,10 +257,12 @@ def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
 
 
 def count_platform_sale(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
-    """A sale the platform made (and already took off its own count) has been recorded."""
-    StockSyncState.objects.filter(
-        platform=platform, location_id=location_id, variant_id=variant_id, pushed_available__isnull=False,
-    ).update(pushed_available=F("pushed_available") - quantity)
+    """A sale the platform made (and already took off its own count) has been recorded.
+    What it shows went down by as much, as far as we know: the next compare uses that."""
+    states = StockSyncState.objects.filter(
+        platform=platform, location_id=location_id, variant_id=variant_id, pushed_available__isnull=False)
+    states.update(pushed_available=F("pushed_available") - quantity)
+    states.filter(platform_quantity__isnull=False).update(platform_quantity=F("platform_quantity") - quantity)
 
 
 def rebase_on_platform_count(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:

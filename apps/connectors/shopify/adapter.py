@@ -1,19 +1,18 @@
 """Concord → Shopify: availability out, counts read back (CONNECTORS.md §4.3).
 
 Pushes are `inventoryAdjustQuantities` deltas under compare-and-set (`changeFromQuantity`,
-required from API 2026-04) and `@idempotent(key:)` (mandatory from 2026-04). Shopify's
-idempotency key belongs to one mutation call, and a push must replay under its own key
-whatever other pushes travel with it, so each push is its own aliased mutation field;
-many travel in one HTTP request (`p0: inventoryAdjustQuantities(...) @idempotent(...)`),
-as many as fit under Shopify's 1000-point cost of a single query.
+required from API 2026-04) and `@idempotent(key:)` (mandatory from 2026-04). A mutation
+call costs 10 points whatever it carries, and Shopify restores 100 a second, so the
+pushes of one pass travel as the changes of one call (up to 250) under one key. The
+engine records that key with each push before sending, and a retry after a lost answer
+re-sends exactly those pushes under it, so the call replays instead of applying twice.
 
-When the compare fails (CHANGE_FROM_QUANTITY_STALE: a storefront sale or an admin edit
-moved the level since we last looked) the attempt certainly did not apply: the level is
-re-read and handed back to the engine, which records the next attempt (the same delta
-against the fresh value, under a key derived from the push's key and that value) before
-it is sent. So every attempt is sent with exactly one set of arguments per key, and a
-retry after a lost answer replays instead of applying twice. A delta is never turned
-into an absolute write, so the other side's change survives.
+Shopify applies a call whole or not at all. When a compare fails (CHANGE_FROM_QUANTITY_STALE:
+a storefront sale or an admin edit moved a level since we last looked), or one change is
+refused, nothing applied: the levels are re-read and handed back to the engine, which
+records the next attempt (the same deltas against the fresh values, under a new key)
+before sending it. A delta is never turned into an absolute write, so the other side's
+change survives.
 
 Web orders are not pushed into Shopify (CONNECTORS.md §4.1): Shopify connections have
 `receives_orders=False`.
@@ -47,10 +46,7 @@ LEVELS_PER_QUERY = 100
 STALE = "CHANGE_FROM_QUANTITY_STALE"
 KEY_USED_OTHERWISE = "IDEMPOTENCY_KEY_PARAMETER_MISMATCH"
 
-PUSH_FIELDS = """{
-    inventoryAdjustmentGroup { changes(quantityNames: ["available"]) { name quantityAfterChange } }
-    userErrors { code field message }
-  }"""
+PUSH_FIELDS = "{ inventoryAdjustmentGroup { id } userErrors { code field message } }"
 
 
 def shopify_client() -> ShopifyClient:
@@ -68,23 +64,23 @@ def legacy_id(global_id: str) -> str:
 
 @dataclass(frozen=True)
 class Attempt:
-    """One push sent once: the delta against `change_from`, under `key`."""
+    """The pushes recorded under one key, sent once as one call: each its delta against
+    its compare value."""
 
-    push: StockPush
     key: str
-    change_from: int | None
+    pushes: list[StockPush]
+    change_from: dict[int, int | None]  # variant id -> changeFromQuantity
 
 
 @dataclass(frozen=True)
 class Outcome:
     attempt: Attempt
-    quantity_after: int | None = None
-    error_code: str = ""
-    error_detail: str = ""
+    errors: list[dict]
 
 
 class Adapter(BaseAdapter):
     platform = PLATFORM
+    pushes_share_a_key = True
 
     def __init__(self, connection):
         super().__init__(connection)
@@ -134,72 +130,106 @@ class Adapter(BaseAdapter):
             self._push_with_compare(moving, results)
         except PlatformError as error:
             # Throttled, down or refused: what did not finish waits for the engine's retry
-            # under the same keys (a push that did apply replays).
+            # under the same keys (a call that did apply replays).
             for push in moving:
                 results.setdefault(push.item.variant_id,
                                    StockPushResult(push.item.variant_id, False, error=error))
         return [results[p.item.variant_id] for p in pushes]
 
     def _push_with_compare(self, pushes: list[StockPush], results: dict[int, StockPushResult]) -> None:
-        """One attempt per push, as the engine recorded it; fills `results` as answers come
-        in, so a failure midway keeps what did finish."""
-        attempts = self._attempts(pushes)
-        stale = []
-        for outcome in self._send(attempts):
-            result = self._judge(outcome)
-            if result is None:
-                stale.append(outcome.attempt.push)
-            else:
-                results[result.variant_id] = result
-        if stale:
-            shown = self.available_levels([p.item for p in stale])
-            for push in stale:
+        """One call per key, as the engine recorded it; fills `results` as answers come in,
+        so a failure midway keeps what did finish."""
+        not_applied = []
+        for outcome in self._send(self._attempts(pushes)):
+            not_applied += self._judge(outcome, results)
+        if not_applied:
+            shown = self.available_levels([p.item for p in not_applied])
+            for push in not_applied:
                 results[push.item.variant_id] = StockPushResult(
                     push.item.variant_id, False, stale_quantity=shown.get(push.item.variant_id),
                     error=PlatformError(platform=PLATFORM, status=200, code=STALE, retryable=True,
-                                        retry_after=0, detail="the level moved; compare again"))
+                                        retry_after=0, detail="the call did not apply; compare again"))
 
     def _attempts(self, pushes: list[StockPush]) -> list[Attempt]:
         unknown = [p.item for p in pushes if p.expected_quantity is None]
         current = self.available_levels(unknown) if unknown else {}
-        return [Attempt(p, p.idempotency_key, p.expected_quantity if p.expected_quantity is not None
-                        else current.get(p.item.variant_id)) for p in pushes]
+        by_key: dict[str, list[StockPush]] = {}
+        for push in pushes:
+            by_key.setdefault(push.idempotency_key, []).append(push)
+        return [Attempt(key, members, {p.item.variant_id: _compare_value(p, current) for p in members})
+                for key, members in by_key.items()]
 
-    def _judge(self, outcome: Outcome) -> StockPushResult | None:
-        """The push's result, or None when the compare failed."""
-        push = outcome.attempt.push
-        if not outcome.error_code:
-            return StockPushResult(push.item.variant_id, True, outcome.quantity_after)
-        if outcome.error_code == STALE:
-            return None
-        return StockPushResult(push.item.variant_id, False, error=PlatformError(
-            platform=PLATFORM, status=200, code=outcome.error_code, detail=outcome.error_detail,
-            retryable=outcome.error_code == KEY_USED_OTHERWISE))
+    def _judge(self, outcome: Outcome, results: dict[int, StockPushResult]) -> list[StockPush]:
+        """Fills `results` from one call's answer; returns the pushes that did not apply
+        and go again under a new key. Shopify applies a call whole or not at all: one
+        stale compare, or one refused change, and none of it applied."""
+        attempt = outcome.attempt
+        if not outcome.errors:
+            for push in attempt.pushes:
+                before = attempt.change_from[push.item.variant_id]
+                # The compare held, so the level was exactly `before`.
+                after = None if before is None else before + push.delta
+                results[push.item.variant_id] = StockPushResult(push.item.variant_id, True, after)
+            return []
+        refused = {}
+        for error in outcome.errors:
+            index = _change_index(error, len(attempt.pushes))
+            if index is None or error.get("code") == KEY_USED_OTHERWISE:
+                for push in attempt.pushes:  # about the whole call
+                    results[push.item.variant_id] = _refused(push, error)
+                return []
+            if error.get("code") != STALE:
+                refused[index] = error
+        for index, error in refused.items():
+            push = attempt.pushes[index]
+            results[push.item.variant_id] = _refused(push, error)
+        return [push for index, push in enumerate(attempt.pushes) if index not in refused]
 
     def _send(self, attempts: list[Attempt]) -> Iterator[Outcome]:
         for start in range(0, len(attempts), MUTATIONS_PER_CALL):
             chunk = attempts[start:start + MUTATIONS_PER_CALL]
             query, variables = self._push_mutation(chunk)
             data = self.client.graphql(query, variables)
-            yield from (_outcome(attempt, data.get(f"p{index}") or {}) for index, attempt in enumerate(chunk))
+            for index, attempt in enumerate(chunk):
+                yield Outcome(attempt, errors=(data.get(f"p{index}") or {}).get("userErrors") or [])
 
     def _push_mutation(self, attempts: list[Attempt]) -> tuple[str, dict]:
         arguments = ", ".join(f"$c{i}: InventoryAdjustQuantitiesInput!" for i in range(len(attempts)))
         fields = "\n".join(
             f"  p{i}: inventoryAdjustQuantities(input: $c{i}) @idempotent(key: {json.dumps(a.key)}) "
             f"{PUSH_FIELDS}" for i, a in enumerate(attempts))
-        variables = {f"c{i}": self._change_input(a) for i, a in enumerate(attempts)}
+        variables = {f"c{i}": self._changes_input(a) for i, a in enumerate(attempts)}
         return f"mutation Push({arguments}) {{\n{fields}\n}}", variables
 
-    def _change_input(self, attempt: Attempt) -> dict:
-        item = attempt.push.item
+    def _changes_input(self, attempt: Attempt) -> dict:
         return {"name": QUANTITY_NAME, "reason": REASON, "changes": [{
-            "inventoryItemId": gid("InventoryItem", item.data["inventory_item_id"]),
-            "locationId": self.location_gid, "delta": attempt.push.delta,
+            "inventoryItemId": gid("InventoryItem", push.item.data["inventory_item_id"]),
+            "locationId": self.location_gid, "delta": push.delta,
             # null opts out explicitly (2026-04 requires the field): only when Shopify
             # does not stock the item here, which the write then reports.
-            "changeFromQuantity": attempt.change_from,
-        }]}
+            "changeFromQuantity": attempt.change_from[push.item.variant_id],
+        } for push in attempt.pushes]}
+
+
+def _compare_value(push: StockPush, current: dict[int, int | None]) -> int | None:
+    if push.expected_quantity is not None:
+        return push.expected_quantity
+    return current.get(push.item.variant_id)
+
+
+def _change_index(error: dict, size: int) -> int | None:
+    """Which change a userError is about (`field: ["input", "changes", "3", ...]`)."""
+    field = error.get("field") or []
+    if len(field) >= 3 and field[1] == "changes" and str(field[2]).isdigit() and int(field[2]) < size:
+        return int(field[2])
+    return None
+
+
+def _refused(push: StockPush, error: dict) -> StockPushResult:
+    code = error.get("code") or "user_error"
+    return StockPushResult(push.item.variant_id, False, error=PlatformError(
+        platform=PLATFORM, status=200, code=code, detail=error.get("message", ""),
+        retryable=code == KEY_USED_OTHERWISE))
 
 
 def level_gid(location_id: str, item: ItemRef) -> str:
@@ -210,14 +240,3 @@ def _available(level: dict | None) -> int | None:
     if not level:
         return None
     return next((q["quantity"] for q in level.get("quantities", []) if q["name"] == QUANTITY_NAME), None)
-
-
-def _outcome(attempt: Attempt, payload: dict) -> Outcome:
-    errors = payload.get("userErrors") or []
-    if errors:
-        return Outcome(attempt, error_code=errors[0].get("code") or "user_error",
-                       error_detail=errors[0].get("message", ""))
-    group = payload.get("inventoryAdjustmentGroup") or {}
-    after = next((c["quantityAfterChange"] for c in group.get("changes", []) if c["name"] == QUANTITY_NAME),
-                 None)
-    return Outcome(attempt, quantity_after=after)

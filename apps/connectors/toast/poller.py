@@ -1,22 +1,56 @@
 """Toast register sales in: Toast has no orders webhook in our facts, so each poll reads
-`ordersBulk` for the restaurant's business days today and yesterday (its own time zone)
-and stores every finished register sale not seen before as an "order" event, which then
-flows through the same idempotent intake as a webhook (`webhooks.handle`)."""
+`ordersBulk` for the orders modified since the last poll (`startDate`/`endDate` select by
+the order's modification time, creation included) and stores every finished register sale
+not seen before as an "order" event, which then flows through the same idempotent intake
+as a webhook (`webhooks.handle`).
+
+Where to start is a high-water mark in Toast's own clock: the newest `modifiedDate` seen,
+less an overlap for late writes; until there is one, yesterday's and today's business days
+are read. Orders seen again in the overlap are not stored twice."""
 
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from collections.abc import Iterator
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from django.utils import timezone
 
 from apps.connectors.models import InboundEvent, PlatformConnection
+from apps.connectors.pos_common import merge_connection_settings
 from apps.connectors.services.intake import EventEnvelope, store_events
 from apps.connectors.toast.adapter import toast_client
-from apps.connectors.toast.webhooks import is_register_sale, order_envelope
+from apps.connectors.toast.client import ToastClient
+from apps.connectors.toast.webhooks import is_register_sale, order_envelope, toast_time
 
 PLATFORM = "toast"
+WATERMARK_SETTING = "orders_polled_to"  # the newest modifiedDate seen, as Toast wrote it
+# Late writes: polling is Toast's only path for sales, every few seconds, and each poll
+# re-reads every order in the overlap (at 7 orders/s, 30 s is two pages of 100).
+OVERLAP = timedelta(seconds=30)
+# Toast compares endDate with its own clock: a little past ours costs nothing, and what
+# lies beyond it is read next time, since the start follows the watermark, not endDate.
+END_MARGIN = timedelta(minutes=5)
+# [unverified] Toast documents a one-hour maximum startDate/endDate range for /orders;
+# whether ordersBulk has one is not known, so a longer catch-up walks one-hour windows.
+# That costs a call per hour since the last change on every poll until the next order
+# moves the mark (after a quiet night, about one call per hour closed).
+MAX_WINDOW = timedelta(hours=1)
+
+
+def poll(link: PlatformConnection) -> int:
+    """Store the register sales Concord has not seen yet; returns how many were stored."""
+    client = toast_client(link.external_location_id)
+    watermark = toast_time((link.settings or {}).get(WATERMARK_SETTING))
+    orders = _orders_to_read(client, link, watermark)
+    fresh = _not_stored([order_envelope(link.external_location_id, order)
+                         for order in orders if is_register_sale(order)])
+    for envelope in fresh:
+        store_events(platform=PLATFORM, envelopes=[envelope], headers={}, verified=True,
+                     body=json.dumps(envelope.payload["order"]).encode())
+    _advance_watermark(link, watermark, orders)
+    return len(fresh)
 
 
 def business_dates(link: PlatformConnection) -> list[int]:
@@ -25,21 +59,37 @@ def business_dates(link: PlatformConnection) -> list[int]:
     return [int(day.strftime("%Y%m%d")) for day in (today - timedelta(days=1), today)]
 
 
-def poll(link: PlatformConnection) -> int:
-    """Store the register sales Concord has not seen yet; returns how many were stored."""
-    client = toast_client(link.external_location_id)
-    envelopes = [order_envelope(link.external_location_id, order)
-                 for day in business_dates(link)
-                 for order in client.iter_orders(business_date=day) if is_register_sale(order)]
-    fresh = _not_stored(envelopes)
-    for envelope in fresh:
-        store_events(platform=PLATFORM, envelopes=[envelope], headers={}, verified=True,
-                     body=json.dumps(envelope.payload["order"]).encode())
-    return len(fresh)
+def _orders_to_read(client: ToastClient, link: PlatformConnection, watermark: datetime | None) -> list[dict]:
+    if watermark is None:
+        # No mark yet: yesterday's and today's business days, a read of two days' pages
+        # rather than a walk of up to 48 one-hour windows, which a restaurant with no
+        # orders yet would repeat on every poll.
+        return [order for day in business_dates(link) for order in client.iter_orders(business_date=day)]
+    return list(_orders_modified(client, start=watermark - OVERLAP, end=timezone.now() + END_MARGIN))
+
+
+def _orders_modified(client: ToastClient, *, start: datetime, end: datetime) -> Iterator[dict]:
+    while start < end:
+        window_end = min(start + MAX_WINDOW, end)
+        yield from client.iter_orders(start=start, end=window_end)
+        start = window_end
+
+
+def _advance_watermark(link: PlatformConnection, watermark: datetime | None, orders: list[dict]) -> None:
+    """Move the mark to the newest modifiedDate read (every order, not only the sales
+    stored), and only forward: Toast's own clock, so the local one's skew never matters."""
+    stamps = [order["modifiedDate"] for order in orders if order.get("modifiedDate")]
+    if not stamps:
+        return
+    newest = max(stamps, key=toast_time)
+    if watermark is None or toast_time(newest) > watermark:
+        merge_connection_settings(link, {WATERMARK_SETTING: newest})
 
 
 def _not_stored(envelopes: list[EventEnvelope]) -> list[EventEnvelope]:
-    """Leave out what an earlier poll stored, so a redelivery count means a redelivery."""
+    """Leave out what an earlier poll stored, so a redelivery count means a redelivery, and
+    an order read twice in one poll (it sat on a window's edge) is stored once."""
+    unique = {e.event_id: e for e in envelopes}
     known = set(InboundEvent.objects.filter(
-        platform=PLATFORM, event_id__in=[e.event_id for e in envelopes]).values_list("event_id", flat=True))
-    return [e for e in envelopes if e.event_id not in known]
+        platform=PLATFORM, event_id__in=list(unique)).values_list("event_id", flat=True))
+    return [e for event_id, e in unique.items() if event_id not in known]

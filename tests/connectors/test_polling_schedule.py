@@ -1,0 +1,53 @@
+"""Polling shares one schedule across workers: each connection is polled once per its
+interval, whichever worker gets there first; Toast (polling is its path) more often than
+Square and Clover (their webhooks bring the sales, polling is the backstop)."""
+
+from datetime import timedelta
+from types import SimpleNamespace
+
+import pytest
+from django.utils import timezone
+
+from apps.connectors import dev_credentials
+from apps.connectors.models import PlatformConnection
+from apps.connectors.services import polling
+
+
+@pytest.fixture
+def polled(shop, settings, monkeypatch):
+    for name, value in dev_credentials.SECRETS.items():
+        setattr(settings, name, value)
+    settings.TOAST_BASE_URL = settings.CLOVER_BASE_URL = "http://127.0.0.1:9"  # never called
+    settings.POLL_INTERVAL_SECONDS, settings.POLL_BACKSTOP_SECONDS = 5, 30
+    calls = []
+    monkeypatch.setattr(polling, "import_module",
+                        lambda name: SimpleNamespace(poll=lambda link: calls.append(link.platform) or 0))
+    for platform in ("toast", "clover"):
+        PlatformConnection.objects.create(platform=platform, location=shop.oak, external_location_id=platform)
+    return calls
+
+
+def age_last_poll(seconds: float) -> None:
+    PlatformConnection.objects.update(polled_at=timezone.now() - timedelta(seconds=seconds))
+
+
+def test_a_second_worker_within_the_interval_does_not_poll_again(polled):
+    polling.poll_all(due_only=True)
+    polling.poll_all(due_only=True)
+    assert sorted(polled) == ["clover", "toast"]
+
+
+def test_toast_is_polled_on_the_short_interval_and_clover_on_the_backstop_one(polled):
+    polling.poll_all(due_only=True)
+    age_last_poll(6)
+    polling.poll_all(due_only=True)
+    assert sorted(polled) == ["clover", "toast", "toast"]
+    age_last_poll(31)
+    polling.poll_all(due_only=True)
+    assert sorted(polled) == ["clover", "clover", "toast", "toast", "toast"]
+
+
+def test_an_explicit_poll_runs_whatever_the_schedule(polled):
+    polling.poll_all(due_only=True)
+    polling.poll_all()
+    assert sorted(polled) == ["clover", "clover", "toast", "toast"]
