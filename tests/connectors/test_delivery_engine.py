@@ -139,6 +139,39 @@ def test_an_order_that_never_reaches_the_pos_has_its_units_pushed_off(shop, phon
     assert [push.delta for batch in ScriptedPlatform.pushes for push in batch] == [-2]
 
 
+class BatchPlatform(ScriptedPlatform):
+    """Takes a pass's pushes under one key (as Shopify does); can refuse a call as stale."""
+
+    pushes_share_a_key = True
+    stale_readings: dict | None = None  # variant id -> what a re-read shows (absent: unreadable)
+    calls: list = []
+
+    def push_stock(self, pushes):
+        BatchPlatform.calls.append({(p.idempotency_key, p.item.variant_id) for p in pushes})
+        if BatchPlatform.stale_readings is None:
+            return super().push_stock(pushes)
+        readings, BatchPlatform.stale_readings = BatchPlatform.stale_readings, None
+        stale = PlatformError(platform="square", status=200, code="STALE", retryable=True, retry_after=0)
+        return [StockPushResult(p.item.variant_id, False, stale_quantity=readings.get(p.item.variant_id),
+                                error=stale) for p in pushes]
+
+
+def test_pushes_sent_under_one_key_move_on_to_the_next_key_together(shop, phone, platform, monkeypatch):
+    monkeypatch.setattr("apps.connectors.services.stock_sync.adapter_for", BatchPlatform)
+    BatchPlatform.calls, BatchPlatform.stale_readings = [], {shop.burrito.pk: 50}  # the taco unreadable
+    post_order(phone, simple_order("BURRITO", 2), key="b")
+    post_order(phone, simple_order("TACO", 1), key="t")
+    run_engine(rounds=1)
+
+    first, second = BatchPlatform.calls
+    assert {variant for _, variant in first} == {shop.burrito.pk, shop.taco.pk}
+    assert len({key for key, _ in first}) == 1 and len({key for key, _ in second}) == 1
+    assert {variant for _, variant in second} == {shop.burrito.pk, shop.taco.pk}  # sent again at once
+    assert {key for key, _ in first} != {key for key, _ in second}
+    assert (ScriptedPlatform.counts[shop.burrito.pk], ScriptedPlatform.counts[shop.taco.pk]) == (48, 39)
+    assert not StockSyncState.objects.exclude(pending_key="").exists()
+
+
 def test_pending_pushes_for_one_item_coalesce(shop, phone, platform):
     for n in range(5):
         post_order(phone, simple_order("TACO", 1), key=f"k{n}")

@@ -6,6 +6,7 @@ import pytest
 from django.utils import timezone
 
 from apps.connectors.models import ExternalMapping, PlatformConnection, StockSyncState
+from apps.connectors.services import intake
 from apps.connectors.services.intake import (
     PlatformLine,
     PlatformOrder,
@@ -85,3 +86,25 @@ def test_a_stored_event_can_be_replayed_with_the_same_outcome(shop, square, monk
     assert "processed" in capsys.readouterr().out
     assert Order.objects.filter(external_id="sq-77").count() == 1
     assert StockLevel.objects.get(variant=shop.taco).on_hand == 39
+
+
+def test_a_stock_event_leaves_a_push_intent_the_engine_moved_meanwhile_alone(shop, square, monkeypatch):
+    """The engine confirms a push while a stock event for the same item is being applied:
+    the event writes only its own fields, so the confirmed intent does not come back."""
+    StockSyncState.objects.create(platform="square", location=shop.oak, variant=shop.taco,
+                                  pushed_available=40, pending_delta=-1, pending_key="concord-square-1-0",
+                                  pending_expected=40)
+    set_item_86d = intake.set_item_86d
+
+    def engine_confirms_meanwhile(**kwargs):
+        StockSyncState.objects.filter(variant=shop.taco).update(
+            pushed_available=39, pending_delta=None, pending_key="", pending_expected=None)
+        return set_item_86d(**kwargs)
+
+    monkeypatch.setattr(intake, "set_item_86d", engine_confirms_meanwhile)
+    record_platform_stock(platform="square", link=square, external_id="sq-TACO", quantity=39,
+                          available=True, occurred_at=timezone.now())
+
+    state = StockSyncState.objects.get(variant=shop.taco)
+    assert (state.pushed_available, state.pending_delta, state.pending_key) == (39, None, "")
+    assert state.platform_quantity == 39

@@ -2,7 +2,8 @@
 
 Clover does not sign: every delivery carries the static Clover Auth Code in
 `X-Clover-Auth`. One POST may name several merchants and events, ids only, so each event
-becomes its own envelope (`<mId>:<objectId>:<type>:<ts>`) and `handle` fetches the entity.
+becomes its own envelope (`<mId>:<objectId>:<type>:<ts>`) and `prepare` fetches the entity,
+together with those of the other events waiting (`_as_it_is_now`).
 Before the auth code exists Clover POSTs `{"verificationCode": ...}` once; `challenge`
 answers it and logs the code for the operator to paste into the dashboard.
 """

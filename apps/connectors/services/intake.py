@@ -245,22 +245,23 @@ def record_platform_stock(*, platform: str, link: PlatformConnection, external_i
                                                     variant_id=variant.pk)
     if state.observed_at and occurred_at < state.observed_at:
         return "stale"
-    outcome = []
+    outcome, fields = [], {"observed_at": occurred_at}
     if available is not None:
         set_item_86d(location_id=link.location_id, variant_id=variant.pk, is_86d=not available,
                      actor=f"{platform} webhook")
-        state.pushed_86d = not available
+        fields["pushed_86d"] = not available
         outcome.append("86d" if not available else "available")
     if quantity is not None:
         if stock_owner(link.location_id) == platform:
             _apply_owned_count(platform, link, variant.pk, quantity)
-            state.pushed_available = quantity
+            fields["pushed_available"] = quantity
             outcome.append("count applied")
         else:
             outcome.append("count observed")
-        state.platform_quantity = quantity
-    state.observed_at = occurred_at
-    state.save()
+        fields["platform_quantity"] = quantity
+    # Only these fields: the engine moves the row's push intent meanwhile, and writing the
+    # whole row back would bring an old intent back to life.
+    StockSyncState.objects.filter(pk=state.pk).update(**fields)
     return ", ".join(outcome) or "nothing to do"
 
 

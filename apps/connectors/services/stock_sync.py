@@ -72,20 +72,39 @@ def _send_rounds(adapter, link: PlatformConnection, refs: dict[int, ItemRef], va
         pushes, older = _plan_pushes(link, refs, variant_ids=variant_ids, adapter=adapter)
         superseded |= older
         results = {r.variant_id: r for r in _send(adapter, link, pushes)} if pushes else {}
+        sent.update({push.item.variant_id: (push, results.get(push.item.variant_id)) for push in pushes})
+        again = _record_outcomes(link, pushes, results)
+        if not again:
+            break
+        variant_ids = [push.item.variant_id for push in again]
+    return sent, superseded
+
+
+def _record_outcomes(link: PlatformConnection, pushes: list[StockPush],
+                     results: dict[int, StockPushResult]) -> list[StockPush]:
+    """What each push came to, all in one transaction: pushes that shared a key move on
+    together, so a planner never finds some of them under the old key and some not.
+    Returns the pushes whose next attempt is recorded, to send at once."""
+    renewed: dict[str, str] = {}
+    again = []
+    with transaction.atomic():
+        _lock_states(link, [push.item.variant_id for push in pushes])
         for push in pushes:
             result = results.get(push.item.variant_id)
-            sent[push.item.variant_id] = (push, result)
             if result is not None and result.ok:
                 _confirm(link, push, result.platform_quantity)
             elif not _push_error(link, result).retryable:
                 _forget_intent(link, push)
-        again = [p for p in pushes if (r := results.get(p.item.variant_id)) is not None
-                 and not r.ok and r.stale_quantity is not None]
-        if not again:
-            break
-        _next_attempts(link, [(p, results[p.item.variant_id].stale_quantity) for p in again])
-        variant_ids = [p.item.variant_id for p in again]
-    return sent, superseded
+            elif result is not None and result.stale_quantity is not None:
+                renewed.setdefault(push.idempotency_key, _next_key(push.idempotency_key))
+        for push in pushes:  # every unfinished push of a renewed key goes with it
+            result = results.get(push.item.variant_id)
+            if push.idempotency_key in renewed and not (result is not None and result.ok) \
+                    and _push_error(link, result).retryable:
+                _next_attempt(link, push, result.stale_quantity if result else None,
+                              renewed[push.idempotency_key])
+                again.append(push)
+    return again
 
 
 def _push_error(link: PlatformConnection, result: StockPushResult | None) -> PlatformError:
@@ -101,9 +120,16 @@ def _send(adapter, link: PlatformConnection, pushes: list[StockPush]):
         return adapter.push_stock(pushes)
     except PlatformError as error:
         if not error.retryable:
-            for push in pushes:
-                _forget_intent(link, push)
+            with transaction.atomic():
+                _lock_states(link, [push.item.variant_id for push in pushes])
+                for push in pushes:
+                    _forget_intent(link, push)
         raise
+
+
+def _lock_states(link: PlatformConnection, variant_ids) -> list[StockSyncState]:
+    return list(StockSyncState.objects.select_for_update().filter(
+        platform=link.platform, location_id=link.location_id, variant_id__in=variant_ids).order_by("pk"))
 
 
 BASELINE_BATCH = 250
@@ -192,13 +218,20 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
 
 
 def _locked_states(link: PlatformConnection, variant_ids, *, whole_batches: bool) -> list[StockSyncState]:
+    """The states of these items, locked; with `whole_batches`, also every state sharing
+    a pending key with one of them (pushes sent together are re-sent together)."""
+    if not whole_batches:
+        return _lock_states(link, variant_ids)
     states = StockSyncState.objects.filter(platform=link.platform, location_id=link.location_id)
-    wanted = Q(variant_id__in=variant_ids)
-    if whole_batches:
-        keys = list(states.filter(variant_id__in=variant_ids).exclude(pending_key="")
-                    .values_list("pending_key", flat=True).distinct())
-        wanted |= Q(pending_key__in=keys)
-    return list(states.select_for_update().filter(wanted).order_by("pk"))
+    while True:
+        keys = set(states.filter(variant_id__in=variant_ids).exclude(pending_key="")
+                   .values_list("pending_key", flat=True))
+        locked = list(states.select_for_update().filter(
+            Q(variant_id__in=variant_ids) | Q(pending_key__in=keys)).order_by("pk"))
+        # A key that moved on between the read and the lock: its other pushes may not be
+        # locked yet. Once locked, no key moves (`_record_outcomes` locks them all).
+        if {s.pending_key for s in locked if s.variant_id in variant_ids and s.pending_key} <= keys:
+            return locked
 
 
 def _add_refs(link: PlatformConnection, refs: dict[int, ItemRef], variant_ids) -> None:
@@ -235,17 +268,21 @@ def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int |
              pushes=F("pushes") + 1)
 
 
-def _next_attempts(link: PlatformConnection, pushes: list[tuple[StockPush, int]]) -> None:
-    """Those attempts did not apply (a compare failed, or a batch-mate was refused): the
-    next ones compare with what the platform shows now, under new keys (pushes that
-    shared a key share the new one), recorded before they are sent."""
-    keys = {push.idempotency_key: f"{push.idempotency_key.split(':from:')[0]}:from:{uuid.uuid4().hex[:12]}"
-            for push, _ in pushes}
-    for push, shown in pushes:
-        StockSyncState.objects.filter(
-            platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
-            pending_key=push.idempotency_key,
-        ).update(pending_key=keys[push.idempotency_key], pending_expected=shown, platform_quantity=shown)
+def _next_key(key: str) -> str:
+    return f"{key.split(':from:')[0]}:from:{uuid.uuid4().hex[:12]}"
+
+
+def _next_attempt(link: PlatformConnection, push: StockPush, shown: int | None, key: str) -> None:
+    """That attempt did not apply (a compare failed, or a batch-mate was refused): the next
+    one compares with what the platform shows now, under a new key, recorded before it is
+    sent."""
+    fields = {"pending_key": key}
+    if shown is not None:
+        fields.update(pending_expected=shown, platform_quantity=shown)
+    StockSyncState.objects.filter(
+        platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
+        pending_key=push.idempotency_key,
+    ).update(**fields)
 
 
 def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
