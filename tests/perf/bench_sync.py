@@ -8,7 +8,8 @@ Everything is real: gunicorn serves Concord (API + webhooks), `run_emulators` se
 four platforms, two `manage.py sync --loop` processes are the workers (the loop the
 scheduled django-q2 task runs). Probes sell single units of SKUs the background traffic
 never touches, one at a time, so the expected count on each other platform is exact.
-Prints lag p50/p95/p99, deliveries/s and what was left pending at the end.
+Prints lag p50/p95/p99 (overall and by store), deliveries/s, what was left pending at
+the end, and each platform's API calls per second by endpoint (where the rate limits go).
 """
 
 from __future__ import annotations

@@ -6,6 +6,11 @@ between the current target and that, and the platform applies it to whatever it 
 now (a delta, or a compare-and-set it re-reads on conflict). A sale the platform made
 itself lowers `pushed_available` when Concord records it, so it is neither erased nor
 counted twice, whichever arrives first.
+
+Each push is recorded as an intent (delta, compare value, idempotency key) before it is
+sent, and a retry re-sends exactly that; where one call takes many pushes under one key
+(Shopify), the pushes of a call share the key, are re-sent together and move on together.
+Units of an order on its way to a POS stay on that POS's count until the order lands.
 """
 
 from __future__ import annotations
