@@ -91,19 +91,29 @@ def main() -> int:
 
 def run_everything() -> int:
     prepare()
-    children = {name: subprocess.Popen(cmd, cwd=BASE_DIR) for name, cmd in services().items()}
+    children = {name: start(cmd) for name, cmd in services().items()}
     wait_for_port(int(PORT))
     from apps.connectors.dev_credentials import DEFAULT_PORTS
 
     if all(wait_for_port(port) for port in DEFAULT_PORTS.values()):
         manage("pull_catalog", check=False)
         if float(TRAFFIC_RATE) > 0:
-            children["traffic"] = subprocess.Popen(
-                [sys.executable, "manage.py", "simulate_traffic", "--rate", TRAFFIC_RATE], cwd=BASE_DIR)
+            children["traffic"] = start([sys.executable, "manage.py", "simulate_traffic", "--rate",
+                                         TRAFFIC_RATE])
     print(f"\nConcord is running on http://{HOST}:{PORT}/ — admin at /admin/, API docs at /api/docs/, "
           f"metrics at /metrics. Demo traffic: {TRAFFIC_RATE} order/s (DEMO_TRAFFIC_RATE=0 turns it off). "
           "Ctrl-C stops everything.\n", flush=True)
     return supervise(children)
+
+
+def start(command: list[str]) -> subprocess.Popen:
+    """In a session of its own: Ctrl-C reaches only this supervisor, which stops the
+    children in order, and a child's own children go with it."""
+    return subprocess.Popen(command, cwd=BASE_DIR, start_new_session=True)
+
+
+STOP_ORDER = ["traffic", "worker", "web", "emulators"]  # nothing calls a service already gone
+STOP_WAIT_SECONDS = {"worker": 10}  # the sync loop's work is leased: a kill loses nothing
 
 
 def supervise(children: dict[str, subprocess.Popen]) -> int:
@@ -120,17 +130,27 @@ def supervise(children: dict[str, subprocess.Popen]) -> int:
     for name, child in children.items():
         if child.poll() is not None and not stopping:
             print(f"{name} exited with {child.returncode}; stopping the rest.", flush=True)
-    # The traffic first, then the worker (so it does not poll emulators that are gone).
-    order = sorted(children, key=lambda name: ["traffic", "worker", "web", "emulators"].index(name))
-    for name in order:
-        if children[name].poll() is None:
-            children[name].send_signal(signal.SIGTERM)
-    for child in children.values():
-        try:
-            child.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            child.kill()
+    print("Stopping ...", flush=True)
+    for name in sorted(children, key=STOP_ORDER.index):
+        stop_group(children[name], STOP_WAIT_SECONDS.get(name, 15))
     return 0 if stopping else 1
+
+
+def stop_group(child: subprocess.Popen, wait_seconds: float) -> None:
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        try:
+            os.killpg(child.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            child.wait(timeout=wait_seconds)
+            if sig == signal.SIGTERM:
+                os.killpg(child.pid, signal.SIGKILL)  # what it left behind
+            return
+        except subprocess.TimeoutExpired:
+            continue
+        except ProcessLookupError:
+            return
 
 
 if __name__ == "__main__":

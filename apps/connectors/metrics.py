@@ -7,10 +7,10 @@ from django.db.models import Count
 from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 
-from apps.connectors.enums import DeliveryStatus, InboundStatus
+from apps.connectors.enums import DeliveryStatus, InboundStatus, Platform
 from apps.connectors.models import Delivery, InboundEvent
 from apps.connectors.services.delivery import pending_counts
-from apps.core.enums import ExceptionStatus
+from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.models import ExceptionItem
 
 
@@ -22,27 +22,25 @@ class _SyncCollector:
         yield GaugeMetricFamily("concord_deliveries_oldest_pending_seconds",
                                 "Age of the oldest delivery not yet done.",
                                 value=counts["oldest_age_seconds"])
-        failures = GaugeMetricFamily("concord_delivery_failures", "Deliveries failed for good, by platform.",
-                                     labels=["platform"])
-        for row in (Delivery.objects.filter(status=DeliveryStatus.FAILED).values("platform")
-                    .annotate(n=Count("id"))):
-            failures.add_metric([row["platform"]], row["n"])
-        yield failures
-        retrying = GaugeMetricFamily("concord_deliveries_retrying",
-                                     "Pending deliveries that already failed at least once.",
-                                     labels=["platform"])
-        for row in (Delivery.objects.filter(status=DeliveryStatus.PENDING, attempts__gt=0).values("platform")
-                    .annotate(n=Count("id"))):
-            retrying.add_metric([row["platform"]], row["n"])
-        yield retrying
-        exceptions = GaugeMetricFamily("concord_exceptions_open", "Open exceptions, by kind.",
-                                       labels=["kind"])
-        for row in (ExceptionItem.objects.filter(status=ExceptionStatus.OPEN).values("kind")
-                    .annotate(n=Count("id"))):
-            exceptions.add_metric([row["kind"]], row["n"])
-        yield exceptions
+        yield _by_label("concord_delivery_failures", "Deliveries failed for good, by platform.", "platform",
+                        Platform.values, Delivery.objects.filter(status=DeliveryStatus.FAILED))
+        yield _by_label("concord_deliveries_retrying",
+                        "Pending deliveries that already failed at least once.", "platform", Platform.values,
+                        Delivery.objects.filter(status=DeliveryStatus.PENDING, attempts__gt=0))
+        yield _by_label("concord_exceptions_open", "Open exceptions, by kind.", "kind", ExceptionKind.values,
+                        ExceptionItem.objects.filter(status=ExceptionStatus.OPEN))
         yield GaugeMetricFamily("concord_inbound_events_pending", "Webhooks stored, not yet applied.",
                                 value=InboundEvent.objects.filter(status=InboundStatus.PENDING).count())
+
+
+def _by_label(name: str, documentation: str, label: str, values, rows) -> GaugeMetricFamily:
+    """One series per known label value, zero included: an alert or a graph on a series
+    that appears only once something went wrong cannot tell zero from no data."""
+    counts = dict(rows.values_list(label).annotate(n=Count("id")).values_list(label, "n"))
+    family = GaugeMetricFamily(name, documentation, labels=[label])
+    for value in sorted({*values, *counts}):
+        family.add_metric([value], counts.get(value, 0))
+    return family
 
 
 def render_metrics() -> bytes:

@@ -149,6 +149,10 @@ def test_metrics_and_health(client, shop, synced):
     text = client.get("/metrics").content.decode()
     assert "concord_deliveries_pending 1.0" in text
     assert 'concord_exceptions_open{kind="oversold"} 1.0' in text
+    # Every platform and kind has its series, zero included, so "none" is not "no data".
+    assert 'concord_exceptions_open{kind="stock_drift"} 0.0' in text
+    for platform in ("shopify", "square", "toast", "clover"):
+        assert f'concord_delivery_failures{{platform="{platform}"}} 0.0' in text
     assert "concord_deliveries_oldest_pending_seconds" in text
     health = client.get("/healthz")
     assert health.status_code == 200
