@@ -178,3 +178,18 @@ def test_toast_catches_up_hours_behind_in_windows_of_at_most_an_hour(pos):
     # from 3 h and the 60 s overlap back to 5 min ahead: four windows of an hour or less
     assert list_requests(pos) - before == 4
     assert stored_watermark(pos) == toast_modified(pos.emulator, sale)
+
+
+@pytest.mark.parametrize("pos", PLATFORMS[:1], ids=["toast"], indirect=True)
+def test_a_quiet_toast_restaurant_is_not_read_back_to_its_last_order_on_every_poll(pos):
+    [sale] = ring_sales(pos, 1)
+    move_toast_orders_back(pos.emulator, by=timedelta(hours=5))  # its last order, hours ago
+    merge_connection_settings(pos.link, {"orders_polled_to": toast_modified(pos.emulator, sale)})
+    assert poll(pos) == 1  # the catch-up walks the hours since, once
+    before = list_requests(pos)
+
+    assert poll(pos) == 0
+
+    assert list_requests(pos) - before == 1  # from where the last read reached, not from 5 h ago
+    [later] = ring_sales(pos, 1)
+    assert poll(pos) == 1 and polled_events_of(pos, later) == 1

@@ -4,9 +4,10 @@ the order's modification time, creation included) and stores every finished regi
 not seen before as an "order" event, which then flows through the same idempotent intake
 as a webhook (`webhooks.handle`).
 
-Where to start is a high-water mark in Toast's own clock: the newest `modifiedDate` seen,
-less an overlap for late writes; until there is one, yesterday's and today's business days
-are read. Orders seen again in the overlap are not stored twice."""
+Where to start is the later of a high-water mark in Toast's own clock (the newest
+`modifiedDate` seen) and how far the last complete read reached (our clock, less a margin
+for skew), less an overlap for late writes; until there is either, yesterday's and
+today's business days are read. Orders seen again in the overlap are not stored twice."""
 
 from __future__ import annotations
 
@@ -34,23 +35,34 @@ OVERLAP = timedelta(seconds=30)
 END_MARGIN = timedelta(minutes=5)
 # [unverified] Toast documents a one-hour maximum startDate/endDate range for /orders;
 # whether ordersBulk has one is not known, so a longer catch-up walks one-hour windows.
-# That costs a call per hour since the last change on every poll until the next order
-# moves the mark (after a quiet night, about one call per hour closed).
 MAX_WINDOW = timedelta(hours=1)
+# A quiet restaurant gives no order to move the watermark, and each poll would walk every
+# hour since its last order again. So a complete read also records how far it reached,
+# in our clock less a margin for Toast's clock lagging ours: the next read starts there.
+SCANNED_SETTING = "orders_scanned_to"
+CLOCK_MARGIN = timedelta(minutes=10)
 
 
 def poll(link: PlatformConnection) -> int:
     """Store the register sales Concord has not seen yet; returns how many were stored."""
     client = toast_client(link.external_location_id)
     watermark = toast_time((link.settings or {}).get(WATERMARK_SETTING))
-    orders = _orders_to_read(client, link, watermark)
+    read_from = max(filter(None, [watermark, _scanned_to(link)]), default=None)
+    started_at = timezone.now()
+    orders = _orders_to_read(client, link, read_from)
     fresh = _not_stored([order_envelope(link.external_location_id, order)
                          for order in orders if is_register_sale(order)])
     for envelope in fresh:
         store_events(platform=PLATFORM, envelopes=[envelope], headers={}, verified=True,
                      body=json.dumps(envelope.payload["order"]).encode())
     _advance_watermark(link, watermark, orders)
+    merge_connection_settings(link, {SCANNED_SETTING: (started_at - CLOCK_MARGIN).isoformat()})
     return len(fresh)
+
+
+def _scanned_to(link: PlatformConnection) -> datetime | None:
+    value = (link.settings or {}).get(SCANNED_SETTING)
+    return datetime.fromisoformat(value) if value else None
 
 
 def business_dates(link: PlatformConnection) -> list[int]:
@@ -59,13 +71,13 @@ def business_dates(link: PlatformConnection) -> list[int]:
     return [int(day.strftime("%Y%m%d")) for day in (today - timedelta(days=1), today)]
 
 
-def _orders_to_read(client: ToastClient, link: PlatformConnection, watermark: datetime | None) -> list[dict]:
-    if watermark is None:
+def _orders_to_read(client: ToastClient, link: PlatformConnection, read_from: datetime | None) -> list[dict]:
+    if read_from is None:
         # No mark yet: yesterday's and today's business days, a read of two days' pages
         # rather than a walk of up to 48 one-hour windows, which a restaurant with no
         # orders yet would repeat on every poll.
         return [order for day in business_dates(link) for order in client.iter_orders(business_date=day)]
-    return list(_orders_modified(client, start=watermark - OVERLAP, end=timezone.now() + END_MARGIN))
+    return list(_orders_modified(client, start=read_from - OVERLAP, end=timezone.now() + END_MARGIN))
 
 
 def _orders_modified(client: ToastClient, *, start: datetime, end: datetime) -> Iterator[dict]:
