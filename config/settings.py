@@ -146,7 +146,8 @@ Q_CLUSTER = {
 
 # Processes running the sync loop: each paces its calls to 1/N of a platform's rate limit.
 CONNECTOR_WORKER_PROCESSES = env.int("CONNECTOR_WORKER_PROCESSES", default=2)
-POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=5.0)  # where polling is the path
+# Where polling is the path (Toast's sales): its interval is most of their sync lag.
+POLL_INTERVAL_SECONDS = env.float("POLL_INTERVAL_SECONDS", default=1.0)
 POLL_BACKSTOP_SECONDS = env.float("POLL_BACKSTOP_SECONDS", default=15.0)  # where webhooks are
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)

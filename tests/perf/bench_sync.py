@@ -39,8 +39,7 @@ def environment(database_url: str, web_port: int, ports: dict) -> dict:
 
     concord = f"http://127.0.0.1:{web_port}"
     env = {**os.environ, **SECRETS, "DATABASE_URL": database_url, "CONCORD_PUBLIC_URL": concord,
-           "SQUARE_WEBHOOK_URL": f"{concord}/webhooks/square/", "DJANGO_SETTINGS_MODULE": "config.settings",
-           "POLL_INTERVAL_SECONDS": "1"}
+           "SQUARE_WEBHOOK_URL": f"{concord}/webhooks/square/", "DJANGO_SETTINGS_MODULE": "config.settings"}
     for platform, port in ports.items():
         env[f"{platform.upper()}_BASE_URL"] = f"http://127.0.0.1:{port}"
         env[f"{platform.upper()}_EMULATOR_PORT"] = str(port)
