@@ -75,3 +75,10 @@ def list_sellable_catalog(location: Location) -> list[dict]:
         stock = availability[variant["sku"]]
         catalog.append({**variant, "available": stock["available"], "is_86d": stock["is_86d"]})
     return catalog
+
+
+def levels_running_low(*, skus: list[str], below: int) -> list[StockLevel]:
+    """Stock levels of these SKUs, at every active location, with fewer than `below` available."""
+    return list(StockLevel.objects.filter(variant__sku__in=skus, location__is_active=True)
+                .annotate(free=AVAILABLE).filter(free__lt=below, is_86d=False)
+                .select_related("location", "variant").order_by("location__code", "variant__sku"))

@@ -1,4 +1,5 @@
-"""Demo traffic on all three channels, through the same doors real traffic uses."""
+"""Demo traffic on all three channels, through the same doors real traffic uses, and the
+deliveries that keep a long demo stocked."""
 
 import random
 import time
@@ -10,12 +11,26 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.catalog import demo_data
 from apps.core.services import create_api_client
+from apps.inventory.enums import MovementReason
+from apps.inventory.selectors import levels_running_low
+from apps.inventory.services import adjust_stock
 
 KITCHEN = ("Food", "Sides", "Drinks", "Desserts")
 SELLING_SKUS = [v["sku"] for p in demo_data.PRODUCTS if p["category"] in KITCHEN for v in p["variants"]]
 RARE_SKUS = ["MOLCAJETE", "COMAL", "TEE-LOGO-M"]
 BASE_URLS = {"shopify": "SHOPIFY_BASE_URL", "square": "SQUARE_BASE_URL", "toast": "TOAST_BASE_URL",
              "clover": "CLOVER_BASE_URL"}
+
+
+def receive_deliveries(*, below: int, units: int) -> int:
+    """A truck at every store: each selling item with fewer than `below` available gets
+    `units` more, received through the inventory service, so every platform hears of it.
+    Without it a demo sells out in about half an hour."""
+    low = levels_running_low(skus=SELLING_SKUS, below=below)
+    for level in low:
+        adjust_stock(location_id=level.location_id, variant_id=level.variant_id, delta=units,
+                     reason=MovementReason.RECEIPT, reference="simulated delivery", actor="simulate_traffic")
+    return len(low)
 
 
 class Command(BaseCommand):
@@ -27,18 +42,30 @@ class Command(BaseCommand):
         parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
         parser.add_argument("--mix", default="web=0.4,register=0.4,phone=0.2")
         parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--restock-below", type=int, default=5,
+                            help="each delivery tops up items with fewer available than this (0: none)")
+        parser.add_argument("--restock-units", type=int, default=24, help="units received per item")
+        parser.add_argument("--restock-every", type=float, default=60.0, help="seconds between deliveries")
 
-    def handle(self, *args, rate, seconds, mix, seed, **options):
+    def handle(self, *args, rate, seconds, mix, seed, restock_below, restock_units, restock_every, **options):
         if rate <= 0:
             raise CommandError("--rate must be positive.")
+        if restock_below < 0 or restock_units <= 0 or restock_every <= 0:
+            raise CommandError("--restock-below must be 0 or more; --restock-units and --restock-every "
+                               "must be positive.")
         weights = self._parse_mix(mix)
         rng = random.Random(seed)
         _, key = create_api_client(name="simulate_traffic", channel="phone", actor_label="simulate_traffic")
         session = requests.Session()
         deadline = time.monotonic() + seconds if seconds else None
         counts = {}
-        next_at = time.monotonic()
+        next_at = next_delivery = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
+            if restock_below and time.monotonic() >= next_delivery:
+                received = receive_deliveries(below=restock_below, units=restock_units)
+                if received:
+                    self.stdout.write(f"deliveries: {received} items restocked")
+                next_delivery += restock_every
             channel = rng.choices(list(weights), weights=list(weights.values()))[0]
             try:
                 outcome = getattr(self, f"_{channel}")(session, rng, key)
