@@ -91,11 +91,15 @@ def main() -> int:
 
 def run_everything() -> int:
     prepare()
-    children = {name: start(cmd) for name, cmd in services().items()}
-    wait_for_port(int(PORT))
     from apps.connectors.dev_credentials import DEFAULT_PORTS
 
-    if all(wait_for_port(port) for port in DEFAULT_PORTS.values()):
+    commands = services()
+    # The worker last, once what it calls answers (its first polls would only fail).
+    children = {name: start(commands[name]) for name in ("emulators", "web")}
+    wait_for_port(int(PORT))
+    emulators_up = all(wait_for_port(port) for port in DEFAULT_PORTS.values())
+    children["worker"] = start(commands["worker"])
+    if emulators_up:
         manage("pull_catalog", check=False)
         if float(TRAFFIC_RATE) > 0:
             children["traffic"] = start([sys.executable, "manage.py", "simulate_traffic", "--rate",
