@@ -91,7 +91,7 @@ def _record_outcomes(link: PlatformConnection, pushes: list[StockPush],
     together, so a planner never finds some of them under the old key and some not.
     Returns the pushes whose next attempt is recorded, to send at once."""
     renewed: dict[str, str] = {}
-    again = []
+    unfinished: list[tuple[StockPush, int | None]] = []
     with transaction.atomic():
         _lock_states(link, [push.item.variant_id for push in pushes])
         for push in pushes:
@@ -100,16 +100,16 @@ def _record_outcomes(link: PlatformConnection, pushes: list[StockPush],
                 _confirm(link, push, result.platform_quantity)
             elif not _push_error(link, result).retryable:
                 _forget_intent(link, push)
-            elif result is not None and result.stale_quantity is not None:
-                renewed.setdefault(push.idempotency_key, _next_key(push.idempotency_key))
-        for push in pushes:  # every unfinished push of a renewed key goes with it
-            result = results.get(push.item.variant_id)
-            if push.idempotency_key in renewed and not (result is not None and result.ok) \
-                    and _push_error(link, result).retryable:
-                _next_attempt(link, push, result.stale_quantity if result else None,
-                              renewed[push.idempotency_key])
-                again.append(push)
-    return again
+            else:
+                shown = result.stale_quantity if result is not None else None
+                unfinished.append((push, shown))
+                if shown is not None:
+                    renewed.setdefault(push.idempotency_key, _next_key(push.idempotency_key))
+        # Every unfinished push of a renewed key goes with it, read again or not.
+        again = [(push, shown) for push, shown in unfinished if push.idempotency_key in renewed]
+        for push, shown in again:
+            _next_attempt(link, push, shown, renewed[push.idempotency_key])
+    return [push for push, _ in again]
 
 
 def _push_error(link: PlatformConnection, result: StockPushResult | None) -> PlatformError:
@@ -194,7 +194,7 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
         # (and its own push corrects it).
         levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
             location_id=link.location_id, variant_id__in=variant_ids)}
-        new_key = _key_maker(link, shared=adapter.pushes_share_a_key)
+        call_id, new_intents = uuid.uuid4().hex, 0
         for state in states:
             level = levels.get(state.variant_id)
             is_86d = bool(level and level.is_86d)
@@ -208,7 +208,12 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
                 if delta == 0 and is_86d == state.pushed_86d:
                     continue
                 state.pending_delta = delta
-                state.pending_key = new_key(state)
+                # One key per item push, or, where one call takes many under one key, per
+                # call of up to BATCH_SIZE pushes.
+                state.pending_key = (f"concord-{link.platform}-{call_id}-{new_intents // BATCH_SIZE}"
+                                     if adapter.pushes_share_a_key
+                                     else f"concord-{link.platform}-{state.pk}-{state.pushes}")
+                new_intents += 1
                 state.pending_expected = state.platform_quantity
                 state.save(update_fields=["pending_delta", "pending_key", "pending_expected"])
             elif state.pushed_available + state.pending_delta != target:
@@ -248,22 +253,6 @@ def _add_refs(link: PlatformConnection, refs: dict[int, ItemRef], variant_ids) -
 BATCH_SIZE = 250  # Shopify takes up to 250 changes in one call
 
 
-def _key_maker(link: PlatformConnection, *, shared: bool):
-    """Idempotency keys for new intents: one per item push, or one per call of up to
-    BATCH_SIZE pushes where the platform takes many under one key."""
-    if not shared:
-        return lambda state: f"concord-{link.platform}-{state.pk}-{state.pushes}"
-    handed_out = []
-
-    def next_key(state: StockSyncState) -> str:
-        if not handed_out or handed_out[-1][1] >= BATCH_SIZE:
-            handed_out.append([f"concord-{link.platform}-{uuid.uuid4().hex}", 0])
-        handed_out[-1][1] += 1
-        return handed_out[-1][0]
-
-    return next_key
-
-
 def _confirm(link: PlatformConnection, push: StockPush, platform_quantity: int | None) -> None:
     StockSyncState.objects.filter(
         platform=link.platform, location_id=link.location_id, variant_id=push.item.variant_id,
@@ -301,10 +290,10 @@ def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
 def count_platform_sale(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
     """A sale the platform made (and already took off its own count) has been recorded.
     What it shows went down by as much, as far as we know: the next compare uses that."""
-    states = StockSyncState.objects.filter(
-        platform=platform, location_id=location_id, variant_id=variant_id, pushed_available__isnull=False)
-    states.update(pushed_available=F("pushed_available") - quantity)
-    states.filter(platform_quantity__isnull=False).update(platform_quantity=F("platform_quantity") - quantity)
+    StockSyncState.objects.filter(
+        platform=platform, location_id=location_id, variant_id=variant_id, pushed_available__isnull=False,
+    ).update(pushed_available=F("pushed_available") - quantity,
+             platform_quantity=F("platform_quantity") - quantity)  # an unknown count stays unknown
 
 
 def rebase_on_platform_count(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
