@@ -26,13 +26,14 @@ from apps.connectors.clover.adapter import clover_client, is_sold_out
 from apps.connectors.clover.client import IDS_PER_CALL
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent, PlatformConnection
 from apps.connectors.pos_common import flag_change, ran_out, whole_units
-from apps.connectors.selectors import connection_by_external_id, variant_for_external_id
+from apps.connectors.selectors import variant_for_external_id
 from apps.connectors.services.intake import (
     EventEnvelope,
     PlatformLine,
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    connected_link,
     header,
     record_platform_order,
     record_platform_stock,
@@ -84,7 +85,7 @@ def prepare(event: InboundEvent) -> dict:
     key, _, object_id = payload["objectId"].partition(":")
     if payload.get("type") == "DELETE":
         raise SkipEvent(f"{payload['objectId']} deleted at Clover")
-    link = _connection(payload["merchantId"])
+    link = connected_link(PLATFORM, payload["merchantId"])
     _skip_without_fetching(event, key, object_id)
     if key == "I":
         return {"item": _as_it_is_now(link, event, key, object_id)}
@@ -108,18 +109,12 @@ def _skip_without_fetching(event: InboundEvent, key: str, object_id: str) -> Non
 def handle(event: InboundEvent) -> str:
     payload = event.payload
     prepared = getattr(event, "prepared", None) or prepare(event)
-    link = _connection(payload["merchantId"])
+    link = connected_link(PLATFORM, payload["merchantId"])
     key, _, object_id = payload["objectId"].partition(":")
     if key == "I":
         return _record_item(link, object_id, prepared["item"])
     return _record_order(link, prepared["order"])
 
-
-def _connection(merchant_id: str) -> PlatformConnection:
-    link = connection_by_external_id(platform=PLATFORM, external_location_id=merchant_id)
-    if link is None:
-        raise SkipEvent(f"no Clover connection for merchant {merchant_id}")
-    return link
 
 
 @dataclass(frozen=True)

@@ -18,7 +18,12 @@ from django.utils import timezone
 
 from apps.connectors.enums import InboundStatus, Platform
 from apps.connectors.models import InboundEvent, PlatformConnection, StockSyncState
-from apps.connectors.selectors import buffer_units, stock_owner, variant_for_external_id
+from apps.connectors.selectors import (
+    buffer_units,
+    connection_by_external_id,
+    stock_owner,
+    variant_for_external_id,
+)
 from apps.connectors.services.stock_sync import count_platform_sale
 from apps.core.enums import ExceptionKind
 from apps.core.services import open_exception, resolve_exceptions_by_key
@@ -48,6 +53,16 @@ class UnmappedItems(Exception):
     def __init__(self, references: list[str]):
         super().__init__(", ".join(references))
         self.references = references
+
+
+def connected_link(platform: str, external_location_id) -> PlatformConnection:
+    """The connection an event names (a Square location, a Toast restaurant, a Clover
+    merchant, a Shopify location); none: the event is not ours to apply."""
+    link = connection_by_external_id(platform=platform, external_location_id=str(external_location_id or ""))
+    if link is None:
+        raise SkipEvent(f"{Platform(platform).label} location {external_location_id} is not connected "
+                        "to Concord")
+    return link
 
 
 def header(headers: dict, name: str) -> str | None:

@@ -22,14 +22,14 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
-from apps.connectors.selectors import connection_by_external_id
+from apps.connectors.models import ExternalMapping, InboundEvent
 from apps.connectors.services.intake import (
     EventEnvelope,
     PlatformLine,
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    connected_link,
     header,
     record_platform_order,
     record_platform_stock,
@@ -81,12 +81,6 @@ def shopify_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _connection(location_id) -> PlatformConnection:
-    link = connection_by_external_id(platform=PLATFORM, external_location_id=str(location_id or ""))
-    if link is None:
-        raise SkipEvent(f"Shopify location {location_id} is not connected to Concord")
-    return link
-
 
 # -- orders -----------------------------------------------------------------------------------
 
@@ -96,7 +90,7 @@ def _record_order(topic: str, order: dict) -> str:
         raise SkipEvent(f"order {order['name']} is cancelled")
     if topic == "orders/create" and order.get("financial_status") not in PAID_STATUSES:
         raise SkipEvent(f"order {order['name']} is {order.get('financial_status')}: orders/paid records it")
-    link = _connection(order.get("location_id"))
+    link = connected_link(PLATFORM, order.get("location_id"))
     currency = order["currency"]
     record, created = record_platform_order(PlatformOrder(
         platform=PLATFORM, link=link, external_id=str(order["id"]),
@@ -131,7 +125,7 @@ def _record_level(level: dict, occurred_at: datetime | None) -> str:
     """Shopify's count for one item at one location. Shopify has no 86 flag, so only the
     count is reported; our own pushes come back this way too, and only refresh what
     Concord believes Shopify shows."""
-    link = _connection(level.get("location_id"))
+    link = connected_link(PLATFORM, level.get("location_id"))
     item_id = str(level["inventory_item_id"])
     variant_external_id = _variant_of_item(item_id)
     if variant_external_id is None:

@@ -24,6 +24,7 @@ from apps.connectors.services.intake import (
     PlatformLine,
     PlatformOrder,
     SkipEvent,
+    connected_link,
     header,
     record_platform_order,
     record_platform_stock,
@@ -81,12 +82,6 @@ def square_time(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _connection(location_id: str | None) -> PlatformConnection:
-    link = connection_by_external_id(platform=PLATFORM, external_location_id=location_id or "")
-    if link is None:
-        raise SkipEvent(f"Square location {location_id} is not connected to Concord")
-    return link
-
 
 # -- orders -----------------------------------------------------------------------------------
 
@@ -94,7 +89,7 @@ def _connection(location_id: str | None) -> PlatformConnection:
 def _record_notified_order(message: dict) -> str:
     data = message["data"]
     summary = data["object"].get(data["type"]) or {}
-    _connection(summary.get("location_id"))
+    connected_link(PLATFORM, summary.get("location_id"))
     if summary.get("state") != SALE_STATE:
         # A register sale is COMPLETED when it is paid; an order that completes later
         # sends order.updated, and the poller catches it if that is lost.
@@ -108,7 +103,7 @@ def record_sale(order: dict) -> str:
         raise SkipEvent(f"order {order['id']} was sent by Concord ({order['source']['name']})")
     if order.get("state") != SALE_STATE:
         raise SkipEvent(f"order {order['id']} is {order.get('state')}, not a completed sale")
-    link = _connection(order.get("location_id"))
+    link = connected_link(PLATFORM, order.get("location_id"))
     sale = PlatformOrder(
         platform=PLATFORM, link=link, external_id=order["id"], lines=sale_lines(order),
         placed_at=square_time(order["created_at"]), channel="register", fulfillment_type="in_store",

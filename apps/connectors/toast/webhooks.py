@@ -18,13 +18,14 @@ from django.utils import timezone
 
 from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
 from apps.connectors.pos_common import flag_change, ran_out, sync_state, whole_units
-from apps.connectors.selectors import connection_by_external_id, variant_for_external_id
+from apps.connectors.selectors import variant_for_external_id
 from apps.connectors.services.intake import (
     EventEnvelope,
     PlatformLine,
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    connected_link,
     header,
     record_platform_order,
     record_platform_stock,
@@ -82,19 +83,13 @@ def toast_time(value: str | None) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def _connection(restaurant_guid: str | None) -> PlatformConnection:
-    link = connection_by_external_id(platform=PLATFORM, external_location_id=restaurant_guid or "")
-    if link is None:
-        raise SkipEvent(f"no Toast connection for restaurant {restaurant_guid}")
-    return link
-
 
 # ---------------------------------------------------------------------- stock
 
 
 def _record_stock(message: dict, headers: dict) -> str:
     details = message["details"]
-    link = _connection(details.get("restaurantGuid") or header(headers, RESTAURANT_HEADER))
+    link = connected_link(PLATFORM, details.get("restaurantGuid") or header(headers, RESTAURANT_HEADER))
     item_guid = details["itemGuid"]
     variant = variant_for_external_id(platform=PLATFORM, external_id=item_guid, location_id=link.location_id)
     if variant is None:
@@ -145,7 +140,7 @@ def order_envelope(restaurant_guid: str, order: dict) -> EventEnvelope:
 
 
 def _record_order(payload: dict) -> str:
-    link = _connection(payload.get("restaurantGuid"))
+    link = connected_link(PLATFORM, payload.get("restaurantGuid"))
     order = payload["order"]
     if not is_register_sale(order):
         raise SkipEvent("not a finished register sale")
