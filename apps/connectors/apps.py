@@ -16,3 +16,9 @@ class ConnectorsConfig(AppConfig):
             for signal in (post_save, post_delete):
                 signal.connect(lambda *args, memo=memo, **kwargs: memo.cache_clear(), sender=model,
                                weak=False, dispatch_uid=f"forget-{model.__name__}-{signal}")
+
+        from django_q.signals import post_spawn
+
+        from apps.connectors.tasks import start_sync_loop_now
+
+        post_spawn.connect(start_sync_loop_now, weak=False, dispatch_uid="start-sync-loop-now")

@@ -19,8 +19,10 @@ class _SyncCollector:
         counts = pending_counts()
         yield GaugeMetricFamily("concord_deliveries_pending", "Deliveries waiting or in flight.",
                                 value=counts["pending"])
+        yield GaugeMetricFamily("concord_outbox_not_fanned_out", "Changes not yet turned into deliveries.",
+                                value=counts["outbox"])
         yield GaugeMetricFamily("concord_deliveries_oldest_pending_seconds",
-                                "Age of the oldest delivery not yet done.",
+                                "Age of the oldest change not yet delivered (outbox row or delivery).",
                                 value=counts["oldest_age_seconds"])
         yield _by_label("concord_delivery_failures", "Deliveries failed for good, by platform.", "platform",
                         Platform.values, Delivery.objects.filter(status=DeliveryStatus.FAILED))
@@ -53,6 +55,6 @@ def sync_health() -> dict:
     counts = pending_counts()
     limit = settings.HEALTH_MAX_PENDING_AGE_SECONDS
     return {"ok": counts["oldest_age_seconds"] <= limit, "database": "ok",
-            "deliveries_pending": counts["pending"],
+            "deliveries_pending": counts["pending"], "outbox_not_fanned_out": counts["outbox"],
             "oldest_pending_seconds": round(counts["oldest_age_seconds"], 1),
             "max_pending_age_seconds": limit}

@@ -6,8 +6,10 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from datetime import timedelta
 
-from django.db import close_old_connections, connection, connections
+from django.db import DatabaseError, close_old_connections, connection, connections
+from django.utils import timezone
 
 from apps.connectors.enums import Platform
 from apps.connectors.services.delivery import requeue_expired_leases, run_due_deliveries
@@ -47,6 +49,21 @@ def _relax_commit_durability() -> None:
         with connection.cursor() as cursor:
             cursor.execute("SET synchronous_commit TO off")
         raw.concord_async_commit = True
+
+
+def start_sync_loop_now(**_) -> None:
+    """A django-q2 worker has just started (`post_spawn`): the sync loop starts now rather
+    than at its next minute, so a start or a restart does not leave up to a minute in
+    which nothing is synced. A loop more than usual overlaps for a while; loops are
+    made to overlap."""
+    from django_q.models import Schedule
+
+    now = timezone.now()
+    try:
+        Schedule.objects.filter(func=f"{__name__}.sync_loop_task", next_run__gt=now + timedelta(seconds=5)) \
+            .update(next_run=now)
+    except DatabaseError:
+        logger.exception("could not bring the sync loop forward")
 
 
 def sync_loop_task(seconds: float = SYNC_LOOP_SECONDS) -> str:

@@ -2,6 +2,7 @@
 
 import sys
 import types
+from datetime import timedelta
 
 import pytest
 from django.utils import timezone
@@ -157,3 +158,17 @@ def test_metrics_and_health(client, shop, synced):
     health = client.get("/healthz")
     assert health.status_code == 200
     assert health.json()["deliveries_pending"] == 1
+
+
+def test_health_fails_when_changes_wait_in_the_outbox_with_no_worker_to_fan_them_out(client, shop, synced,
+                                                                                    settings):
+    settings.HEALTH_MAX_PENDING_AGE_SECONDS = 300
+    OutboxEvent.objects.update(dispatched_at=timezone.now())
+    OutboxEvent.objects.create(topic="stock.changed", aggregate_type="StockLevel", aggregate_id=1)
+    assert client.get("/healthz").status_code == 200  # fresh: a worker will get to it
+
+    OutboxEvent.objects.update(created_at=timezone.now() - timedelta(minutes=10))
+    health = client.get("/healthz")
+    assert health.status_code == 503
+    assert (health.json()["deliveries_pending"], health.json()["outbox_not_fanned_out"]) == (0, 1)
+    assert "concord_outbox_not_fanned_out 1.0" in client.get("/metrics").content.decode()

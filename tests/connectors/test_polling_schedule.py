@@ -51,3 +51,18 @@ def test_an_explicit_poll_runs_whatever_the_schedule(polled):
     polling.poll_all(due_only=True)
     polling.poll_all()
     assert sorted(polled) == ["clover", "clover", "toast", "toast"]
+
+
+def test_a_worker_that_starts_brings_the_sync_loop_forward_once(db):
+    from django_q.models import Schedule
+    from django_q.signals import post_spawn
+
+    loop = Schedule.objects.filter(func="apps.connectors.tasks.sync_loop_task")
+    loop.update(next_run=timezone.now() + timedelta(seconds=50))
+
+    post_spawn.send(sender="django_q", proc_name="Worker-1")
+    started = loop.get().next_run
+    assert started <= timezone.now()
+
+    post_spawn.send(sender="django_q", proc_name="Worker-2")  # the next worker finds it due already
+    assert loop.get().next_run == started

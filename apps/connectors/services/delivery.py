@@ -25,7 +25,7 @@ from apps.connectors.models import Delivery, PlatformConnection
 from apps.connectors.services.routing import queue_stock_pushes
 from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.errors import InvalidTransition, NotFound
-from apps.core.models import ExceptionItem
+from apps.core.models import ExceptionItem, OutboxEvent
 from apps.core.services import close_exception, open_exception, record_audit, resolve_exceptions_by_key
 from apps.orders.selectors import units_by_variant
 
@@ -249,9 +249,12 @@ def close_delivery_exception(*, exception_id: int, status: str, reason: str, use
 
 
 def pending_counts() -> dict:
-    """Numbers for /metrics and /healthz."""
+    """Numbers for /metrics and /healthz. Work not fanned out yet waits too: with no worker
+    running, changes pile up in the outbox before any delivery exists."""
     now = timezone.now()
     waiting = Delivery.objects.filter(Q(status=DeliveryStatus.PENDING) | Q(status=DeliveryStatus.IN_FLIGHT))
-    oldest = waiting.order_by("created_at").values_list("created_at", flat=True).first()
-    age = (now - oldest).total_seconds() if oldest else 0.0
-    return {"pending": waiting.count(), "oldest_age_seconds": age}
+    not_fanned_out = OutboxEvent.objects.filter(dispatched_at__isnull=True)
+    oldest = [rows.order_by("created_at").values_list("created_at", flat=True).first()
+              for rows in (waiting, not_fanned_out)]
+    age = max(((now - at).total_seconds() for at in oldest if at), default=0.0)
+    return {"pending": waiting.count(), "outbox": not_fanned_out.count(), "oldest_age_seconds": age}
