@@ -101,6 +101,8 @@ def run_everything() -> int:
     children["worker"] = start(commands["worker"])
     if emulators_up:
         manage("pull_catalog", check=False)
+        # The emulators keep nothing between runs: what Concord pushed last time is gone.
+        manage("resync_stock", check=False)
         if float(TRAFFIC_RATE) > 0:
             children["traffic"] = start([sys.executable, "manage.py", "simulate_traffic", "--rate",
                                          TRAFFIC_RATE])

@@ -51,19 +51,25 @@ def _relax_commit_durability() -> None:
         raw.concord_async_commit = True
 
 
+SYNC_LOOP_TASK = f"{__name__}.sync_loop_task"
+
+
 def start_sync_loop_now(**_) -> None:
-    """A django-q2 worker has just started (`post_spawn`): the sync loop starts now rather
-    than at its next minute, so a start or a restart does not leave up to a minute in
-    which nothing is synced. A loop more than usual overlaps for a while; loops are
-    made to overlap."""
+    """A django-q2 worker has just started (`post_spawn`): run the sync loop now, or a
+    start or restart leaves up to a minute and a half with nothing synced (the cluster
+    reads its schedules every 30 s, the loop's is every minute). The first worker of a
+    start claims it by moving the schedule a minute on; the others find it moved."""
     from django_q.models import Schedule
+    from django_q.tasks import async_task
 
     now = timezone.now()
     try:
-        Schedule.objects.filter(func=f"{__name__}.sync_loop_task", next_run__gt=now + timedelta(seconds=5)) \
-            .update(next_run=now)
+        claimed = Schedule.objects.filter(func=SYNC_LOOP_TASK, next_run__lt=now + timedelta(seconds=55)) \
+            .update(next_run=now + timedelta(seconds=60))
+        if claimed:
+            async_task(SYNC_LOOP_TASK)
     except DatabaseError:
-        logger.exception("could not bring the sync loop forward")
+        logger.exception("could not start the sync loop")
 
 
 def sync_loop_task(seconds: float = SYNC_LOOP_SECONDS) -> str:

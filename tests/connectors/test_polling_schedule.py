@@ -53,16 +53,16 @@ def test_an_explicit_poll_runs_whatever_the_schedule(polled):
     assert sorted(polled) == ["clover", "clover", "toast", "toast"]
 
 
-def test_a_worker_that_starts_brings_the_sync_loop_forward_once(db):
-    from django_q.models import Schedule
+def test_a_starting_worker_runs_the_sync_loop_at_once_and_only_one_does(db):
+    from django_q.models import OrmQ, Schedule
     from django_q.signals import post_spawn
 
     loop = Schedule.objects.filter(func="apps.connectors.tasks.sync_loop_task")
-    loop.update(next_run=timezone.now() + timedelta(seconds=50))
+    loop.update(next_run=timezone.now() + timedelta(seconds=40))
 
     post_spawn.send(sender="django_q", proc_name="Worker-1")
-    started = loop.get().next_run
-    assert started <= timezone.now()
+    assert [task.func() for task in OrmQ.objects.all()] == ["apps.connectors.tasks.sync_loop_task"]
+    assert loop.get().next_run > timezone.now() + timedelta(seconds=55)  # the schedule goes on from here
 
-    post_spawn.send(sender="django_q", proc_name="Worker-2")  # the next worker finds it due already
-    assert loop.get().next_run == started
+    post_spawn.send(sender="django_q", proc_name="Worker-2")  # the next worker finds it claimed
+    assert OrmQ.objects.count() == 1

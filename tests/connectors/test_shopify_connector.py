@@ -4,12 +4,14 @@ HTTP both ways, everything driven through the engine."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
 import requests
+from django.core.management import call_command
 from django.utils import timezone
 
 from apps.catalog import demo_data
@@ -235,6 +237,21 @@ def test_a_refused_change_does_not_hold_the_others_back(shopify, make_client, se
     assert platform_count(shopify.emulator, "COMAL") == available("COMAL")
     refused = push_of("TOTE")
     assert refused.status == "failed" and "INVALID_INVENTORY_ITEM" in refused.last_error
+
+
+def test_a_platform_whose_counts_started_over_is_brought_back_in_step(shopify, make_client):
+    """As the demo's emulators do at every `make run`: Concord remembers, the platform not."""
+    phone_order(make_client, "MUG", 2, key="over-1")
+    settle(shopify.emulator)
+    control(shopify.emulator, "reset", {"seed": True})  # back to its seed: the 2 are there again
+    assert platform_count(shopify.emulator, "MUG") == available("MUG") + 2
+
+    out = io.StringIO()
+    call_command("resync_stock", "shopify", stdout=out)
+    settle(shopify.emulator)
+
+    assert "items to push again" in out.getvalue()
+    assert platform_count(shopify.emulator, "MUG") == available("MUG")
 
 
 def test_duplicated_webhooks_are_stored_once_and_record_one_order(shopify):

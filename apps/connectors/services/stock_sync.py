@@ -287,6 +287,18 @@ def _forget_intent(link: PlatformConnection, push: StockPush) -> None:
     ).update(pending_delta=None, pending_key="", pending_expected=None, pushes=F("pushes") + 1)
 
 
+def start_stock_sync_over(link: PlatformConnection) -> int:
+    """The platform's counts started over on their own (a restored account; the demo's
+    emulators, which keep nothing between runs): forget what was pushed to it, take what
+    it shows as the baselines again, and push every mapped item. Returns how many."""
+    states = StockSyncState.objects.filter(platform=link.platform, location_id=link.location_id)
+    states.delete()
+    take_all_baselines(link)
+    variant_ids = list(states.values_list("variant_id", flat=True))
+    queue_stock_pushes(platform=link.platform, location_id=link.location_id, variant_ids=variant_ids)
+    return len(variant_ids)
+
+
 def count_platform_sale(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
     """A sale the platform made (and already took off its own count) has been recorded.
     What it shows went down by as much, as far as we know: the next compare uses that."""
