@@ -27,7 +27,7 @@ def manage(*args: str, check: bool = True) -> int:
 
 def demo_environment() -> None:
     """Development credentials and emulator addresses, unless the environment says otherwise."""
-    from apps.connectors.dev_credentials import DEFAULT_PORTS, SECRETS
+    from apps.demo.dev_credentials import DEFAULT_PORTS, SECRETS
 
     concord_url = f"http://{HOST}:{PORT}"
     defaults = {**SECRETS, "CONCORD_PUBLIC_URL": concord_url,
@@ -91,7 +91,7 @@ def main() -> int:
 
 def run_everything() -> int:
     prepare()
-    from apps.connectors.dev_credentials import DEFAULT_PORTS
+    from apps.demo.dev_credentials import DEFAULT_PORTS
 
     commands = services()
     # The worker last, once what it calls answers (its first polls would only fail).

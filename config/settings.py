@@ -33,6 +33,8 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.orders",
     "apps.connectors",
+    "apps.demo",
+    "apps.emulators",
 ]
 
 MIDDLEWARE = [

@@ -9,9 +9,9 @@ import pytest
 from django.core.management import call_command
 from django.utils.module_loading import import_string
 
-from apps.connectors import dev_credentials
-from apps.connectors.emulators import EMULATORS
 from apps.connectors.models import PlatformConnection
+from apps.demo import dev_credentials
+from apps.emulators import EMULATORS
 
 BASE_URL_SETTING = {"shopify": "SHOPIFY_BASE_URL", "square": "SQUARE_BASE_URL",
                     "toast": "TOAST_BASE_URL", "clover": "CLOVER_BASE_URL"}

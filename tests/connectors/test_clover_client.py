@@ -2,13 +2,12 @@
 
 import pytest
 
-from apps.catalog import demo_data
 from apps.connectors.clover.client import CloverClient
-from apps.connectors.clover.emulator import CloverEmulator
-from apps.connectors.dev_credentials import SECRETS, platform_location_id
 from apps.connectors.http import PlatformError
-
-from .pos_emulator_support import WebhookReceiver, serve
+from apps.demo import demo_data
+from apps.demo.dev_credentials import SECRETS, platform_location_id
+from apps.emulators.clover.emulator import CloverEmulator
+from tests.emulators.support import WebhookReceiver, serve
 
 MERCHANT = platform_location_id("clover", "CHI")
 

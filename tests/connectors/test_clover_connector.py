@@ -13,13 +13,13 @@ from django.utils import timezone
 from apps.connectors.adapters import StockPush, adapter_for
 from apps.connectors.clover import poller
 from apps.connectors.clover.adapter import clover_client
-from apps.connectors.emulators.base import Emulator
 from apps.connectors.enums import DeliveryKind
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent
 from apps.connectors.selectors import item_refs
 from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
 from apps.connectors.tasks import sync_once
 from apps.core.models import OutboxEvent
+from apps.emulators.base import Emulator
 from apps.inventory.models import StockLevel
 from apps.inventory.selectors import list_ledger_mismatches
 from apps.inventory.services import adjust_stock

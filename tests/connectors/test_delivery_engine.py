@@ -6,7 +6,7 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from apps.connectors import adapters, dev_credentials
+from apps.connectors import adapters
 from apps.connectors.adapters import PlatformCount, StockPushResult
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
@@ -15,6 +15,7 @@ from apps.connectors.services import delivery as engine
 from apps.connectors.services.intake import PlatformLine, PlatformOrder, record_platform_order
 from apps.connectors.services.routing import fan_out_outbox
 from apps.core.models import ExceptionItem, OutboxEvent
+from apps.demo import dev_credentials
 from apps.inventory.models import StockLevel
 from apps.orders import services as orders
 from tests.helpers import post_order, simple_order

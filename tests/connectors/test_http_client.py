@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from apps.connectors.emulators.base import Emulator, Request, Response
 from apps.connectors.http import PlatformClient, PlatformError, parse_retry_after
+from apps.emulators.base import Emulator, Request, Response
 
 
 class ScriptedServer(Emulator):

@@ -19,9 +19,9 @@ from apps.connectors.clover import poller as clover_poller
 from apps.connectors.models import InboundEvent
 from apps.connectors.pos_common import merge_connection_settings
 from apps.connectors.square import poller as square_poller
-from apps.connectors.square.emulator_support import parse_rfc3339, rfc3339
 from apps.connectors.toast import poller as toast_poller
-from apps.connectors.toast.emulator_orders import toast_time
+from apps.emulators.square.support import parse_rfc3339, rfc3339
+from apps.emulators.toast.orders import toast_time
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,9 +8,9 @@ from types import SimpleNamespace
 import pytest
 from django.utils import timezone
 
-from apps.connectors import dev_credentials
 from apps.connectors.models import PlatformConnection
 from apps.connectors.services import polling
+from apps.demo import dev_credentials
 
 
 @pytest.fixture

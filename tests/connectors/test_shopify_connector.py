@@ -14,7 +14,6 @@ import requests
 from django.core.management import call_command
 from django.utils import timezone
 
-from apps.catalog import demo_data
 from apps.catalog.models import Variant
 from apps.connectors.enums import JobStatus
 from apps.connectors.models import ChannelBuffer, Delivery, ExternalMapping, InboundEvent, StockSyncState
@@ -22,6 +21,7 @@ from apps.connectors.services.delivery import run_due_deliveries
 from apps.connectors.services.routing import fan_out_outbox
 from apps.connectors.shopify import signatures
 from apps.connectors.tasks import sync_once
+from apps.demo import demo_data
 from apps.inventory.models import Location
 from apps.orders.models import Order
 from tests.connectors.test_square_connector import (

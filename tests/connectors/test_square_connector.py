@@ -10,7 +10,6 @@ import pytest
 import requests
 from django.utils import timezone
 
-from apps.catalog import demo_data
 from apps.catalog.models import Modifier, Variant
 from apps.connectors.enums import DeliveryKind, DeliveryStatus, JobStatus
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent
@@ -19,6 +18,7 @@ from apps.connectors.square import poller, signatures
 from apps.connectors.square.adapter import square_client
 from apps.connectors.tasks import sync_once
 from apps.core.models import OutboxEvent
+from apps.demo import demo_data
 from apps.inventory.models import StockLevel
 from apps.orders.models import Order
 from tests.helpers import post_order

@@ -4,12 +4,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from apps.connectors.dev_credentials import SECRETS, platform_location_id
 from apps.connectors.http import PlatformError
 from apps.connectors.toast.client import ToastClient, toast_datetime
-from apps.connectors.toast.emulator import ToastEmulator
-
-from .pos_emulator_support import WebhookReceiver, serve
+from apps.demo.dev_credentials import SECRETS, platform_location_id
+from apps.emulators.toast.emulator import ToastEmulator
+from tests.emulators.support import WebhookReceiver, serve
 
 RESTAURANT = platform_location_id("toast", "BKN")
 

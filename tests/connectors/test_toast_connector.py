@@ -11,7 +11,6 @@ import requests
 from django.utils import timezone
 
 from apps.connectors.adapters import StockPush, adapter_for
-from apps.connectors.emulators.base import Emulator
 from apps.connectors.enums import DeliveryKind
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent
 from apps.connectors.selectors import item_refs
@@ -20,6 +19,7 @@ from apps.connectors.toast import poller
 from apps.connectors.toast.adapter import toast_client
 from apps.connectors.toast.signatures import sign
 from apps.core.models import OutboxEvent
+from apps.emulators.base import Emulator
 from apps.inventory.models import StockLevel
 from apps.inventory.selectors import list_ledger_mismatches
 from apps.inventory.services import adjust_stock

@@ -13,12 +13,12 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from apps.connectors import dev_credentials
 from apps.connectors.enums import DeliveryKind
 from apps.connectors.models import Delivery
 from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
 from apps.connectors.services.delivery import requeue_expired_leases
 from apps.core.models import OutboxEvent
+from apps.demo import dev_credentials
 from apps.inventory.models import StockLevel
 from tests.helpers import post_order
 

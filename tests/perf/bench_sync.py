@@ -35,7 +35,7 @@ PROBE_SKUS = ["SALSA-JAR-VERDE", "SALSA-JAR-ROJA", "HOT-SAUCE", "TORTILLAS-CORN"
 
 def environment(database_url: str, web_port: int, ports: dict) -> dict:
     sys.path.insert(0, str(BASE_DIR))
-    from apps.connectors.dev_credentials import SECRETS
+    from apps.demo.dev_credentials import SECRETS
 
     concord = f"http://127.0.0.1:{web_port}"
     env = {**os.environ, **SECRETS, "DATABASE_URL": database_url, "CONCORD_PUBLIC_URL": concord,
@@ -96,7 +96,7 @@ def phone_order(session, concord: str, key: str, location: str, sku: str) -> int
 
 
 def background_traffic(stop, rate, concord, key, platforms, stores, counts):
-    from apps.connectors.management.commands.simulate_traffic import SELLING_SKUS
+    from apps.demo.management.commands.simulate_traffic import SELLING_SKUS
 
     rng = random.Random(1)
     session = requests.Session()
@@ -157,9 +157,9 @@ def main() -> int:
     django.setup()
     from django.core.management import call_command
 
-    from apps.catalog.demo_data import LOCATIONS
     from apps.connectors.models import Delivery
     from apps.core.services import create_api_client
+    from apps.demo.demo_data import LOCATIONS
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", stdout=io.StringIO())

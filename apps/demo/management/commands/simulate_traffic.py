@@ -1,0 +1,121 @@
+"""Demo traffic on all three channels, through the same doors real traffic uses, and the
+deliveries that keep a long demo stocked."""
+
+import random
+import time
+import uuid
+
+import requests
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+
+from apps.core.services import create_api_client
+from apps.demo import demo_data
+from apps.inventory.enums import MovementReason
+from apps.inventory.selectors import levels_running_low
+from apps.inventory.services import adjust_stock
+
+KITCHEN = ("Food", "Sides", "Drinks", "Desserts")
+SELLING_SKUS = [v["sku"] for p in demo_data.PRODUCTS if p["category"] in KITCHEN for v in p["variants"]]
+RARE_SKUS = ["MOLCAJETE", "COMAL", "TEE-LOGO-M"]
+BASE_URLS = {"shopify": "SHOPIFY_BASE_URL", "square": "SQUARE_BASE_URL", "toast": "TOAST_BASE_URL",
+             "clover": "CLOVER_BASE_URL"}
+
+
+def receive_deliveries(*, below: int, units: int) -> int:
+    """A truck at every store: each selling item with fewer than `below` available gets
+    `units` more, received through the inventory service, so every platform hears of it.
+    Without it a demo sells out in about half an hour."""
+    low = levels_running_low(skus=SELLING_SKUS, below=below)
+    for level in low:
+        adjust_stock(location_id=level.location_id, variant_id=level.variant_id, delta=units,
+                     reason=MovementReason.RECEIPT, reference="simulated delivery", actor="simulate_traffic")
+    return len(low)
+
+
+class Command(BaseCommand):
+    help = ("Place web orders (Shopify checkout), register sales (at each store's POS) and phone "
+            "orders (through the API) at a steady rate.")
+
+    def add_arguments(self, parser):
+        parser.add_argument("--rate", type=float, default=1.0, help="orders per second (all channels)")
+        parser.add_argument("--seconds", type=float, default=0, help="stop after this long (0: never)")
+        parser.add_argument("--mix", default="web=0.4,register=0.4,phone=0.2")
+        parser.add_argument("--seed", type=int, default=None)
+        parser.add_argument("--restock-below", type=int, default=5,
+                            help="each delivery tops up items with fewer available than this (0: none)")
+        parser.add_argument("--restock-units", type=int, default=24, help="units received per item")
+        parser.add_argument("--restock-every", type=float, default=60.0, help="seconds between deliveries")
+
+    def handle(self, *args, rate, seconds, mix, seed, restock_below, restock_units, restock_every, **options):
+        if rate <= 0:
+            raise CommandError("--rate must be positive.")
+        if restock_below < 0 or restock_units <= 0 or restock_every <= 0:
+            raise CommandError("--restock-below must be 0 or more; --restock-units and --restock-every "
+                               "must be positive.")
+        weights = self._parse_mix(mix)
+        rng = random.Random(seed)
+        _, key = create_api_client(name="simulate_traffic", channel="phone", actor_label="simulate_traffic")
+        session = requests.Session()
+        deadline = time.monotonic() + seconds if seconds else None
+        counts = {}
+        next_at = next_delivery = time.monotonic()
+        while deadline is None or time.monotonic() < deadline:
+            if restock_below and time.monotonic() >= next_delivery:
+                received = receive_deliveries(below=restock_below, units=restock_units)
+                if received:
+                    self.stdout.write(f"deliveries: {received} items restocked")
+                next_delivery += restock_every
+            channel = rng.choices(list(weights), weights=list(weights.values()))[0]
+            try:
+                outcome = getattr(self, f"_{channel}")(session, rng, key)
+            except requests.RequestException as error:
+                outcome = f"unreachable ({error.__class__.__name__})"
+            counts[f"{channel} {outcome}"] = counts.get(f"{channel} {outcome}", 0) + 1
+            next_at += rng.expovariate(rate)
+            time.sleep(max(0.0, next_at - time.monotonic()))
+            if sum(counts.values()) % 20 == 0:
+                self.stdout.write(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+        self.stdout.write(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+    def _parse_mix(self, mix: str) -> dict:
+        try:
+            weights = {name: float(value) for name, value in (part.split("=") for part in mix.split(","))}
+        except ValueError:
+            raise CommandError("--mix looks like web=0.4,register=0.4,phone=0.2") from None
+        unknown = set(weights) - {"web", "register", "phone"}
+        if unknown:
+            raise CommandError(f"Unknown channels in --mix: {', '.join(sorted(unknown))}")
+        return weights
+
+    def _lines(self, rng):
+        skus = rng.sample(SELLING_SKUS, rng.randint(1, 3))
+        if rng.random() < 0.05:
+            skus[0] = rng.choice(RARE_SKUS)
+        return [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in skus]
+
+    def _emulator_sale(self, session, platform, location, lines):
+        url = getattr(settings, BASE_URLS[platform])
+        if not url:
+            return "off"
+        body = {"location": location, "lines": lines, "tender": {"type": "card"}}
+        response = session.post(f"{url}/__emulator/sale", json=body, timeout=10)
+        return "accepted" if response.ok and response.json().get("accepted") else "refused"
+
+    def _web(self, session, rng, key):
+        location = rng.choice(demo_data.LOCATIONS)["code"]
+        return self._emulator_sale(session, "shopify", location, self._lines(rng))
+
+    def _register(self, session, rng, key):
+        store = rng.choice(demo_data.LOCATIONS)
+        return self._emulator_sale(session, store["pos"], store["code"], self._lines(rng))
+
+    def _phone(self, session, rng, key):
+        body = {"location": rng.choice(demo_data.LOCATIONS)["code"], "source_name": "Demo phone line",
+                "fulfillment": {"type": "pickup"}, "lines": self._lines(rng),
+                "customer": {"name": rng.choice(["Ana Ruiz", "Sam Lee", "Priya Patel", "Jon Okafor"]),
+                             "phone": f"+1510555{rng.randint(1000, 9999)}"}}
+        response = session.post(f"{settings.CONCORD_PUBLIC_URL}/api/v1/orders", json=body, timeout=10,
+                                headers={"Authorization": f"Bearer {key}",
+                                         "Idempotency-Key": uuid.uuid4().hex})
+        return str(response.status_code)
