@@ -9,11 +9,12 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core import topics
 from apps.core.errors import ValidationFailed
 from apps.core.services import record_audit, write_outbox
 from apps.inventory.enums import MovementReason
 from apps.inventory.exceptions import StockShortage
-from apps.inventory.locks import lock_stock_levels
+from apps.inventory.locks import lock_stock_level, lock_stock_levels
 from apps.inventory.models import StockLevel, StockMovement
 
 
@@ -132,20 +133,41 @@ def adjust_stock(*, location_id: int, variant_id: int, delta: int | None = None,
         raise ValidationFailed("A counted quantity cannot be negative.", field="counted")
     with transaction.atomic():
         ensure_stock_level(location_id=location_id, variant_id=variant_id)
-        level = StockLevel.objects.select_for_update().get(location_id=location_id, variant_id=variant_id)
+        level = lock_stock_level(location_id=location_id, variant_id=variant_id)
         change = delta if counted is None else counted - level.on_hand
-        if change == 0:
-            return level
-        level.on_hand += change
-        level.save(update_fields=["on_hand", "updated_at"])
-        StockMovement.objects.create(
-            level=level, reason=reason, on_hand_delta=change, reference=reference, actor=actor,
-            occurred_at=timezone.now(),
-        )
-        _announce_stock_change(level, cause=reason)
-        record_audit(action="stock.adjusted", obj=level, actor_user=user, actor_label=actor,
-                     data={"change": change, "reason": reason, "reference": reference})
+        _change_on_hand(level, change=change, reason=reason, reference=reference, actor=actor,
+                        user=user)
     return level
+
+
+def apply_platform_count(*, location_id: int, variant_id: int, available: int, buffer: int = 0,
+                         reference: str = "", actor: str = "") -> StockLevel:
+    """A platform that owns stock at the location counts `available` units there. On hand
+    becomes that plus what the platform does not show (committed, safety stock, its buffer),
+    read under the row lock: a reservation committing meanwhile is counted, not lost."""
+    with transaction.atomic():
+        ensure_stock_level(location_id=location_id, variant_id=variant_id)
+        level = lock_stock_level(location_id=location_id, variant_id=variant_id)
+        counted = max(0, available + level.committed + level.safety_stock + buffer)
+        _change_on_hand(level, change=counted - level.on_hand, reason=MovementReason.COUNT,
+                        reference=reference, actor=actor, user=None)
+    return level
+
+
+def _change_on_hand(level: StockLevel, *, change: int, reason: str, reference: str, actor: str,
+                    user) -> None:
+    """On hand moves by `change` on a locked level: the ledger row, the outbox row, the audit."""
+    if change == 0:
+        return
+    level.on_hand += change
+    level.save(update_fields=["on_hand", "updated_at"])
+    StockMovement.objects.create(
+        level=level, reason=reason, on_hand_delta=change, reference=reference, actor=actor,
+        occurred_at=timezone.now(),
+    )
+    _announce_stock_change(level, cause=reason)
+    record_audit(action="stock.adjusted", obj=level, actor_user=user, actor_label=actor,
+                 data={"change": change, "reason": reason, "reference": reference})
 
 
 def set_item_86d(*, location_id: int, variant_id: int, is_86d: bool, actor: str = "",
@@ -181,9 +203,10 @@ def set_safety_stock(*, location_id: int, variant_id: int, safety_stock: int, ac
 
 
 def _announce_stock_change(level: StockLevel, *, cause: str) -> None:
-    write_outbox(topic="stock.changed", aggregate_type="StockLevel", aggregate_id=level.pk,
-                 payload={"location_id": level.location_id, "variant_id": level.variant_id,
-                          "cause": cause})
+    payload: topics.StockChangedPayload = {"location_id": level.location_id, "variant_id": level.variant_id,
+                                           "cause": cause}
+    write_outbox(topic=topics.STOCK_CHANGED, aggregate_type="StockLevel", aggregate_id=level.pk,
+                 payload=payload)
 
 
 def upsert_location(*, code: str, name: str, timezone_name: str, currency: str = "USD"):

@@ -27,9 +27,7 @@ from apps.connectors.selectors import (
 from apps.connectors.services.stock_sync import count_platform_sale
 from apps.core.enums import ExceptionKind
 from apps.core.services import open_exception, resolve_exceptions_by_key
-from apps.inventory.enums import MovementReason
-from apps.inventory.models import StockLevel
-from apps.inventory.services import adjust_stock, set_item_86d
+from apps.inventory.services import apply_platform_count, set_item_86d
 from apps.orders import services as orders
 
 logger = logging.getLogger(__name__)
@@ -282,8 +280,6 @@ def record_platform_stock(*, platform: str, link: PlatformConnection, external_i
 
 def _apply_owned_count(platform: str, link: PlatformConnection, variant_id: int, quantity: int) -> None:
     """The platform's count is available-to-sell there; on hand is that plus what is held."""
-    level = StockLevel.objects.filter(location_id=link.location_id, variant_id=variant_id).first()
-    held = (level.committed + level.safety_stock) if level else 0
-    counted = quantity + held + buffer_units(platform=platform, location_id=link.location_id)
-    adjust_stock(location_id=link.location_id, variant_id=variant_id, counted=max(0, counted),
-                 reason=MovementReason.COUNT, reference=f"{platform} count", actor=f"{platform} webhook")
+    apply_platform_count(location_id=link.location_id, variant_id=variant_id, available=quantity,
+                         buffer=buffer_units(platform=platform, location_id=link.location_id),
+                         reference=f"{platform} count", actor=f"{platform} webhook")
