@@ -7,6 +7,19 @@ Rules (one place, tested):
 - Splitting an amount pro rata (refunds over tenders, discounts over lines) uses the
   largest-remainder method, so the parts always add up to the whole exactly.
 - Percentages (tax, loyalty earn rates) are basis points; the product rounds half up.
+- Tax is computed per line, on the line's net (its amount less its share of every
+  discount), rounded half up on that line; the order's tax is the sum of its lines' tax,
+  never a separately rounded figure. An exempt line (a tax category the location exempts,
+  e.g. groceries) is taxed at 0.
+- A percent discount is the amount times the basis points, rounded half up; a fixed
+  discount is its face value. Either is capped at what it discounts, so no net goes
+  below zero. An order discount is allocated to lines by largest remainder, weighted by
+  each line's amount after its own discount (earlier lines win ties).
+- A pro-rata share (a refund's share of earned points, of a tender, of tax) is
+  amount * part / whole rounded half up, and never more than the amount.
+- Loyalty points are earned on whole currency units only: floor(amount * points per unit
+  / 10**exponent), so a point is never given for money not spent. Points are worth
+  points * point value (minor units), exactly.
 """
 
 from __future__ import annotations
@@ -114,3 +127,108 @@ def allocate(total: int, weights: list[int]) -> list[int]:
     for i in by_remainder[:leftover]:
         floors[i] += 1
     return [sign * part for part in floors]
+
+
+def _require_non_negative(**values: int) -> None:
+    for name, value in values.items():
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise MoneyError(f"{name} must be an integer")
+        if value < 0:
+            raise MoneyError(f"{name} must not be negative")
+
+
+def line_tax(net_amount: int, rate_basis_points: int, *, exempt: bool = False) -> int:
+    """The tax on one line's net amount: half up, per line (see the module rules)."""
+    _require_non_negative(net_amount=net_amount, rate_basis_points=rate_basis_points)
+    if exempt:
+        return 0
+    return apply_basis_points(net_amount, rate_basis_points)
+
+
+def percent_discount(amount: int, basis_points: int) -> int:
+    """A percent-off discount on `amount` (1000 bp = 10%), rounded half up, capped at it."""
+    _require_non_negative(amount=amount, basis_points=basis_points)
+    return min(apply_basis_points(amount, basis_points), amount)
+
+
+def fixed_discount(amount: int, discount: int) -> int:
+    """A fixed-amount discount on `amount`, capped at it."""
+    _require_non_negative(amount=amount, discount=discount)
+    return min(discount, amount)
+
+
+def allocate_discount(discount: int, line_amounts: list[int]) -> list[int]:
+    """An order discount spread over lines by their amounts; parts sum to it exactly."""
+    _require_non_negative(discount=discount)
+    if discount > sum(line_amounts):
+        raise MoneyError("a discount cannot exceed what it discounts")
+    if discount == 0:
+        return [0] * len(line_amounts)
+    return allocate(discount, line_amounts)
+
+
+@dataclass(frozen=True, slots=True)
+class LineInput:
+    amount: int  # quantity * unit price, minor units
+    discount: int = 0  # the line's own discount, already an amount
+    tax_basis_points: int = 0
+    tax_exempt: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class LineAmounts:
+    amount: int
+    discount: int  # the line's own discount plus its share of the order discount
+    net: int
+    tax: int
+
+    @property
+    def total(self) -> int:
+        return self.net + self.tax
+
+
+def price_lines(lines: list[LineInput], *, order_discount: int = 0) -> list[LineAmounts]:
+    """Every line's discount, net and tax: line discounts first, then the order discount
+    by largest remainder over what is left, then tax per line on the net."""
+    if not lines:
+        raise MoneyError("an order has at least one line")
+    after_own = []
+    for line in lines:
+        _require_non_negative(amount=line.amount, discount=line.discount)
+        after_own.append(line.amount - fixed_discount(line.amount, line.discount))
+    if sum(after_own) == 0:
+        shares = [0] * len(lines)
+        if order_discount:
+            raise MoneyError("a discount cannot exceed what it discounts")
+    else:
+        shares = allocate_discount(order_discount, after_own)
+    priced = []
+    for line, remaining, share in zip(lines, after_own, shares, strict=True):
+        net = remaining - share
+        priced.append(LineAmounts(
+            amount=line.amount, discount=line.amount - net, net=net,
+            tax=line_tax(net, line.tax_basis_points, exempt=line.tax_exempt),
+        ))
+    return priced
+
+
+def pro_rata_share(amount: int, part: int, whole: int) -> int:
+    """amount * part / whole, half up, within [0, amount] (a refund's share of points)."""
+    _require_non_negative(amount=amount, part=part, whole=whole)
+    if whole == 0:
+        raise MoneyError("a share of nothing is undefined")
+    share = (Decimal(amount) * Decimal(part) / Decimal(whole)).quantize(
+        Decimal(1), rounding=ROUND_HALF_UP)
+    return min(int(share), amount)
+
+
+def points_earned(amount: int, currency: str, points_per_unit: int) -> int:
+    """Points for spending `amount` minor units: whole currency units only, rounded down."""
+    _require_non_negative(amount=amount, points_per_unit=points_per_unit)
+    return amount * points_per_unit // 10 ** exponent_of(currency)
+
+
+def points_value(points: int, point_value: int) -> int:
+    """What `points` are worth in minor units, exactly."""
+    _require_non_negative(points=points, point_value=point_value)
+    return points * point_value
