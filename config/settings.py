@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.orders",
     "apps.connectors",
+    "apps.backoffice",
     "apps.demo",
     "apps.emulators",
 ]
@@ -62,6 +63,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "apps.backoffice.navigation.navigation",
             ],
         },
     },
@@ -195,4 +197,6 @@ LOGGING = {
     "loggers": {"django.request": {"level": "ERROR"}},
 }
 
-LOGIN_URL = "admin:login"
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "backoffice:dashboard"
+LOGOUT_REDIRECT_URL = "login"

@@ -1,7 +1,8 @@
 from django.contrib import admin
-from django.urls import path
+from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.backoffice.urls import auth_urls
 from apps.connectors import views as connector_views
 from apps.core.errors import json_error_view
 from apps.inventory.api import AvailabilityApi, CatalogApi, LocationListApi
@@ -36,7 +37,9 @@ urlpatterns = [
     path("metrics", connector_views.metrics, name="metrics"),
     path("healthz", connector_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
+    *auth_urls,
+    path("", include("apps.backoffice.urls")),
 ]
 
-handler404 = json_error_view(404, "not_found", "No such page.")
+handler404 = "apps.backoffice.views.not_found"
 handler500 = json_error_view(500, "server_error", "An unexpected error occurred.")

@@ -1,4 +1,13 @@
-"""Roles are Django groups; these are the ones Concord knows."""
+"""Roles are Django groups; these are the ones Concord knows, and what each may do.
+
+A capability is granted either everywhere or, for a store manager, at their own locations
+only (the locations are `inventory.StaffMembership` rows; `apps.inventory.access` turns a
+user and a capability into the location ids they may touch).
+"""
+
+from __future__ import annotations
+
+from enum import Enum
 
 from django.contrib.auth.models import Group
 
@@ -8,7 +17,99 @@ FINANCE = "Finance"
 ADMIN = "Admin"
 ALL_ROLES = [STORE_MANAGER, CUSTOMER_SERVICE, FINANCE, ADMIN]
 
+# The names `create_staff_user --role` takes.
+ROLE_BY_SLUG = {"store_manager": STORE_MANAGER, "customer_service": CUSTOMER_SERVICE,
+                "finance": FINANCE, "admin": ADMIN}
+
+VIEW_DASHBOARD = "view_dashboard"
+VIEW_STOCK = "view_stock"
+CHANGE_STOCK = "change_stock"
+VIEW_ORDERS = "view_orders"
+CHANGE_ORDERS = "change_orders"
+WORK_EXCEPTIONS = "work_exceptions"
+
+
+class Reach(Enum):
+    NONE = "none"
+    OWN_LOCATIONS = "own_locations"
+    EVERYWHERE = "everywhere"
+
+
+# Who may do what. A store manager's grants hold at their own locations only; finance
+# reads and changes nothing; admin may do everything.
+GRANTS: dict[str, dict[str, Reach]] = {
+    STORE_MANAGER: {
+        VIEW_DASHBOARD: Reach.OWN_LOCATIONS, VIEW_STOCK: Reach.OWN_LOCATIONS,
+        CHANGE_STOCK: Reach.OWN_LOCATIONS, VIEW_ORDERS: Reach.OWN_LOCATIONS,
+        CHANGE_ORDERS: Reach.OWN_LOCATIONS, WORK_EXCEPTIONS: Reach.OWN_LOCATIONS,
+    },
+    CUSTOMER_SERVICE: {
+        VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
+        VIEW_ORDERS: Reach.EVERYWHERE, CHANGE_ORDERS: Reach.EVERYWHERE,
+        WORK_EXCEPTIONS: Reach.EVERYWHERE,
+    },
+    FINANCE: {
+        VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
+        VIEW_ORDERS: Reach.EVERYWHERE,
+    },
+    ADMIN: {
+        VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
+        CHANGE_STOCK: Reach.EVERYWHERE, VIEW_ORDERS: Reach.EVERYWHERE,
+        CHANGE_ORDERS: Reach.EVERYWHERE, WORK_EXCEPTIONS: Reach.EVERYWHERE,
+    },
+}
+_RANK = {Reach.NONE: 0, Reach.OWN_LOCATIONS: 1, Reach.EVERYWHERE: 2}
+
 
 def ensure_roles() -> None:
     for name in ALL_ROLES:
         Group.objects.get_or_create(name=name)
+
+
+def roles_of(user) -> set[str]:
+    """The user's roles; a superuser counts as admin. Cached on the user for the request."""
+    if not getattr(user, "is_authenticated", False) or not user.is_active:
+        return set()
+    if not hasattr(user, "_concord_roles"):
+        roles = set(user.groups.filter(name__in=ALL_ROLES).values_list("name", flat=True))
+        if user.is_superuser:
+            roles.add(ADMIN)
+        user._concord_roles = roles
+    return user._concord_roles
+
+
+def reach(user, capability: str) -> Reach:
+    """How far the user's widest role grants `capability`."""
+    best = Reach.NONE
+    for role in roles_of(user):
+        granted = GRANTS[role].get(capability, Reach.NONE)
+        if _RANK[granted] > _RANK[best]:
+            best = granted
+    return best
+
+
+def can(user, capability: str) -> bool:
+    return reach(user, capability) is not Reach.NONE
+
+
+def capability_required(capability: str):
+    """A view for signed-in staff whose role grants `capability` (anywhere): anonymous
+    users go to the sign-in page, others without it get 403. Location scope is checked
+    by the view itself (see apps.inventory.access)."""
+    from functools import wraps
+
+    from django.contrib.auth.views import redirect_to_login
+    from django.core.exceptions import PermissionDenied
+
+    def decorator(view):
+        @wraps(view)
+        def wrapped(request, *args, **kwargs):
+            if not request.user.is_authenticated:
+                return redirect_to_login(request.get_full_path())
+            if not can(request.user, capability):
+                raise PermissionDenied(f"Your role does not allow {capability.replace('_', ' ')}.")
+            return view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorator

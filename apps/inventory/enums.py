@@ -10,3 +10,5 @@ class MovementReason(models.TextChoices):
     FULFILLMENT = "fulfillment", "Order fulfilled"
     SALE = "sale", "Sold"
     RETURN = "return", "Returned"
+    TRANSFER_OUT = "transfer_out", "Transferred out"
+    TRANSFER_IN = "transfer_in", "Transferred in"

@@ -1,3 +1,4 @@
+from django.conf import settings
 from django.db import models
 from django.db.models import F, Q
 
@@ -73,3 +74,21 @@ class StockMovement(models.Model):
     def __str__(self):
         return (f"{self.reason} level#{self.level_id} "
                 f"on_hand{self.on_hand_delta:+} committed{self.committed_delta:+}")
+
+
+class StaffMembership(models.Model):
+    """A member of staff works at a location: a store manager sees and changes only these."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                             related_name="staff_memberships")
+    location = models.ForeignKey(Location, on_delete=models.CASCADE, related_name="staff_memberships")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["location__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "location"], name="staff_membership_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.user_id} @ {self.location_id}"

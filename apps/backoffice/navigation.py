@@ -1,0 +1,26 @@
+"""The back office's navigation: the pages a signed-in member of staff's role opens."""
+
+from __future__ import annotations
+
+from django.urls import reverse
+
+from apps.core import roles
+
+PAGES = [
+    ("Dashboard", "backoffice:dashboard", roles.VIEW_DASHBOARD),
+]
+
+
+def navigation(request) -> dict:
+    """Context processor: `nav_items` and `role_label` for the base layout."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {}
+    items = []
+    for label, url_name, capability in PAGES:
+        if not roles.can(user, capability):
+            continue
+        url = reverse(url_name)
+        active = request.path == url if url == "/" else request.path.startswith(url)
+        items.append({"label": label, "url": url, "active": active})
+    return {"nav_items": items, "role_label": ", ".join(sorted(roles.roles_of(user))) or "no role"}

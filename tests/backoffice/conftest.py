@@ -1,0 +1,39 @@
+"""Staff of each role, and two stores: a manager works at OAK only."""
+
+import pytest
+from django.test import Client
+
+from apps.backoffice.services import create_staff_user
+from tests.conftest import stock
+from tests.factories import LocationFactory
+
+PASSWORD = "correct horse battery"
+
+
+@pytest.fixture
+def stores(shop):
+    bkn = LocationFactory(code="BKN", name="Brooklyn", timezone="America/New_York")
+    stock(bkn, shop.burrito, 20)
+    return type("Stores", (), {"oak": shop.oak, "bkn": bkn, "shop": shop})
+
+
+@pytest.fixture
+def make_staff(db):
+    def make(role: str, *locations: str, username: str | None = None):
+        user, _ = create_staff_user(username=username or f"{role}-{'-'.join(locations) or 'all'}",
+                                    role=role, location_codes=list(locations), password=PASSWORD)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def signed_in(make_staff):
+    """A test client signed in as a new user of this role (at these locations)."""
+
+    def sign_in(role: str, *locations: str) -> Client:
+        client = Client()
+        client.force_login(make_staff(role, *locations))
+        return client
+
+    return sign_in
