@@ -39,3 +39,13 @@ def row_counts() -> dict:
 def levels() -> dict:
     return {(lvl.location_id, lvl.variant_id): (lvl.on_hand, lvl.committed, lvl.is_86d)
             for lvl in StockLevel.objects.all()}
+
+
+def database_url_of_this_test() -> str:
+    """A DATABASE_URL naming this test's database, for a subprocess to share it."""
+    from django.db import connection
+
+    params = connection.get_connection_params()
+    host = params.get("host") or ""
+    port = params.get("port") or 5432
+    return f"postgresql://{params.get('user') or 'postgres'}@/{params['dbname']}?host={host}&port={port}"

@@ -5,10 +5,10 @@ from apps.core.models import ApiClient, AuditEntry, ExceptionItem, IdempotencyRe
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "channel", "key_prefix", "is_active", "created_at"]
-    list_filter = ["channel", "is_active"]
-    readonly_fields = ["key_prefix", "key_hash", "created_at", "last_used_at"]
-    fields = ["name", "channel", "is_active", *readonly_fields]
+    list_display = ["name", "channel", "role", "key_prefix", "is_active", "created_at"]
+    list_filter = ["channel", "role", "is_active"]
+    readonly_fields = ["key_prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "channel", "role", "is_active", *readonly_fields]
 
     def has_add_permission(self, request):
         return False  # keys are created with `manage.py create_api_key`, which shows the key once

@@ -6,11 +6,15 @@ import secrets
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from rest_framework import authentication, exceptions
 
-from apps.core.cache import ttl_memo
+from apps.core.cache import read_generation, ttl_memo
 from apps.core.models import ApiClient
 
-# A revoked key keeps working for at most this long in a process that has just seen it.
-KEY_CACHE_SECONDS = 10
+# The memo of keys is keyed by this shared generation, bumped by every change of a key
+# (`revoke_api_client`, a save in the admin): a revoked key is refused on its next
+# request in every process. The TTL only bounds an edit made behind Concord's back (SQL).
+KEYS_GENERATION = "api_keys"
+KEY_CACHE_SECONDS = 300
+KEY_CACHE_SIZE = 1000
 
 KEY_PREFIX = "ck_"
 
@@ -40,9 +44,14 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         return 'Bearer realm="api"'
 
 
-@ttl_memo(KEY_CACHE_SECONDS)
 def active_client_by_hash(key_hash: str) -> ApiClient | None:
-    return ApiClient.objects.filter(key_hash=key_hash, is_active=True).only("id", "name", "channel").first()
+    return _active_client(read_generation(KEYS_GENERATION), key_hash)
+
+
+@ttl_memo(KEY_CACHE_SECONDS, maxsize=KEY_CACHE_SIZE)
+def _active_client(generation: int, key_hash: str) -> ApiClient | None:
+    return ApiClient.objects.filter(key_hash=key_hash, is_active=True) \
+        .only("id", "name", "channel", "role").first()
 
 
 class ApiKeyScheme(OpenApiAuthenticationExtension):

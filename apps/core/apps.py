@@ -1,6 +1,17 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_delete, post_save
 
 
 class CoreConfig(AppConfig):
     name = "apps.core"
     label = "core"
+
+    def ready(self):
+        from apps.core.api_auth import KEYS_GENERATION
+        from apps.core.cache import bump_generation
+        from apps.core.models import ApiClient
+
+        # A key deactivated or edited in the admin is refused at once in every process.
+        for signal in (post_save, post_delete):
+            signal.connect(lambda *args, **kwargs: bump_generation(KEYS_GENERATION), sender=ApiClient,
+                           weak=False, dispatch_uid=f"forget-api-keys-{signal}")

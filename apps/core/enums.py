@@ -7,6 +7,13 @@ class Channel(models.TextChoices):
     PHONE = "phone", "Phone"
 
 
+class ApiRole(models.TextChoices):
+    """A staff key's role (DESIGN.md, API v1 part 2); a channel key has none."""
+
+    CUSTOMER_SERVICE = "customer_service", "Customer service"
+    FINANCE = "finance", "Finance"
+
+
 class ExceptionKind(models.TextChoices):
     OVERSOLD = "oversold", "Oversold"
     UNMAPPED_SKU = "unmapped_sku", "Unmapped SKU"
@@ -14,6 +21,7 @@ class ExceptionKind(models.TextChoices):
     DELIVERY_FAILED = "delivery_failed", "Delivery failed"
     INBOUND_FAILED = "inbound_failed", "Inbound event failed"
     OWNERSHIP_CONFLICT = "ownership_conflict", "Change from a non-owning system"
+    POSSIBLE_DUPLICATE_CUSTOMER = "possible_duplicate_customer", "Possible duplicate customer"
 
 
 class ExceptionStatus(models.TextChoices):

@@ -2,23 +2,28 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
+from apps.core.enums import ApiRole, Channel, ExceptionKind, ExceptionStatus
 
 
 class ApiClient(models.Model):
     """A machine caller of the public API (a phone vendor, a custom checkout).
 
-    The key is shown once; only its SHA-256 is kept. Each client is bound to one channel,
-    and every order it writes carries that channel.
+    The key is shown once; only its SHA-256 is kept. A channel key (no role) is bound to
+    one channel, every order it writes carries that channel, and it sees only the orders
+    it placed itself. A staff key (a role) is for an integration that works on every
+    channel's orders.
     """
 
     name = models.CharField(max_length=100)
     channel = models.CharField(max_length=20, choices=Channel.choices)
+    role = models.CharField(max_length=32, choices=ApiRole.choices, blank=True,
+                            help_text="Empty for a channel key; a staff key's role.")
     key_prefix = models.CharField(max_length=16, help_text="First characters, to recognise a key.")
     key_hash = models.CharField(max_length=64, unique=True)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["name"]
@@ -137,3 +142,37 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
+
+
+class SharedGeneration(models.Model):
+    """A counter every process reads to know that its memo of some rows is stale (API keys:
+    a revoked key is refused on its next request in every process, not after a TTL)."""
+
+    name = models.CharField(max_length=64, primary_key=True)
+    value = models.BigIntegerField(default=0)
+
+    def __str__(self):
+        return f"{self.name}={self.value}"
+
+
+class WorkerHeartbeat(models.Model):
+    """One row per worker process, touched every few seconds while it lives (/healthz)."""
+
+    worker = models.CharField(max_length=128, unique=True, help_text="host:pid")
+    started_at = models.DateTimeField()
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.worker} {self.beat_at:%H:%M:%S}"
+
+
+class SignInFailure(models.Model):
+    """A failed sign-in (admin or back office), counted per account and per address to
+    refuse further attempts for a while after too many."""
+
+    username = models.CharField(max_length=150, db_index=True)
+    address = models.GenericIPAddressField(null=True, blank=True, db_index=True)
+    failed_at = models.DateTimeField(db_index=True)
+
+    def __str__(self):
+        return f"{self.username!r} from {self.address} at {self.failed_at:%H:%M:%S}"

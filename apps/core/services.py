@@ -6,9 +6,10 @@ from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from apps.core.api_auth import generate_key, hash_key
+from apps.core.api_auth import KEYS_GENERATION, generate_key, hash_key
+from apps.core.cache import bump_generation
 from apps.core.enums import Channel, ExceptionStatus
-from apps.core.errors import InvalidTransition, ValidationFailed
+from apps.core.errors import InvalidTransition, NotFound, ValidationFailed
 from apps.core.models import ApiClient, AuditEntry, ExceptionItem, OutboxEvent
 
 
@@ -32,11 +33,20 @@ def create_api_client(*, name: str, channel: str, actor_label: str = "") -> tupl
     return client, raw_key
 
 
-def revoke_api_client(*, client_id: int, actor_label: str = "") -> None:
+def revoke_api_client(*, client_id: int, actor_user=None, actor_label: str = "") -> ApiClient:
+    """The key stops working on its next request, in every process (the shared generation
+    of keys moves on in the same transaction)."""
     with transaction.atomic():
-        ApiClient.objects.filter(pk=client_id).update(is_active=False)
+        revoked = ApiClient.objects.filter(pk=client_id, is_active=True).update(
+            is_active=False, revoked_at=timezone.now())
+        if revoked != 1:
+            if not ApiClient.objects.filter(pk=client_id).exists():
+                raise NotFound(f"No API client #{client_id}.")
+            raise InvalidTransition(f"API client #{client_id} is already revoked.")
+        bump_generation(KEYS_GENERATION)
         record_audit(action="api_client.revoked", object_type="ApiClient", object_id=client_id,
-                     actor_label=actor_label)
+                     actor_user=actor_user, actor_label=actor_label)
+    return ApiClient.objects.get(pk=client_id)
 
 
 def write_outbox(*, topic: str, aggregate_type: str, aggregate_id: int, payload: dict) -> OutboxEvent:

@@ -149,7 +149,7 @@ class OrderCreateApi(APIView):
 class OrderDetailApi(APIView):
     @extend_schema(operation_id="orders_retrieve", responses={200: ORDER_DOCUMENT})
     def get(self, request, order_id: int):
-        order = get_order(order_id, channel=request.user.channel)
+        order = get_order(order_id, client=request.user)
         return Response(order_document(order))
 
 
@@ -160,11 +160,11 @@ class _OrderTransitionApi(APIView):
         key, request_hash = idempotency_inputs(request)
         if request.data:
             raise ValidationFailed("This action takes no body.", extra={"code": "invalid_body"})
-        channel = request.user.channel
-        actor = f"api:{request.user.pk}"
+        client = request.user
+        actor = f"api:{client.pk}"
 
         def perform():
-            order = self.transition(order_id=order_id, channel=channel, actor=actor)
+            order = self.transition(order_id=order_id, client=client, actor=actor)
             return 200, order_document(get_order(order.pk))
 
         result = run_idempotent(client_id=request.user.pk, key=key, request_hash=request_hash,

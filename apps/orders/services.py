@@ -227,6 +227,7 @@ def _create_reserved_order(*, client, order: OrderInput, location: Location,
     payments = [Payment.objects.create(order=record, tender_type=order.tender_type,
                                        status=payment_status, amount=total, currency=currency)]
     _announce(record, "order.created", priced)
+    record_audit(action="order.placed", obj=record, actor_client=client)
     # Last: the stock rows are the contended locks, held for the shortest time.
     stock.reserve_stock(
         requests=[stock.StockRequest(line.variant.level_id, line.quantity) for line in priced],
@@ -378,8 +379,8 @@ def _open_oversold(record: Order, location: Location, priced: list[PricedLine], 
 # ---------------------------------------------------------------- status changes
 
 
-def _transition(*, order_id: int, to: str, channel: str | None = None) -> Order:
-    order = get_order(order_id, channel=channel)
+def _transition(*, order_id: int, to: str, client=None) -> Order:
+    order = get_order(order_id, client=client)
     allowed_from = [status for status, targets in ALLOWED_TRANSITIONS.items() if to in targets]
     changed = Order.objects.filter(pk=order.pk, status__in=allowed_from).update(
         status=to, updated_at=timezone.now()
@@ -398,29 +399,34 @@ def _stock_requests(order: Order) -> list[stock.StockRequest]:
     return [stock.StockRequest(levels[line.variant_id], line.quantity) for line in order.lines.all()]
 
 
-def mark_order_ready(*, order_id: int, channel: str | None = None, actor: str = "") -> Order:
+def mark_order_ready(*, order_id: int, client=None, user=None, actor: str = "") -> Order:
+    """`client`: the API client acting, which may move only the orders it may see."""
     with transaction.atomic(savepoint=False):
-        order = _transition(order_id=order_id, to=OrderStatus.READY, channel=channel)
+        order = _transition(order_id=order_id, to=OrderStatus.READY, client=client)
         _announce(order, "order.ready")
+        record_audit(action="order.ready", obj=order, actor_client=client, actor_user=user,
+                     actor_label=actor)
     return order
 
 
-def fulfill_order(*, order_id: int, channel: str | None = None, actor: str = "") -> Order:
+def fulfill_order(*, order_id: int, client=None, user=None, actor: str = "") -> Order:
     """The customer has the goods: committed stock leaves on hand."""
     with transaction.atomic(savepoint=False):
-        order = _transition(order_id=order_id, to=OrderStatus.FULFILLED, channel=channel)
+        order = _transition(order_id=order_id, to=OrderStatus.FULFILLED, client=client)
         if order.stock_mode == StockMode.RESERVED:
             stock.settle_reserved_stock(requests=_stock_requests(order), order_id=order.pk,
                                         fulfilled=True, actor=actor)
         _announce(order, "order.fulfilled")
+        record_audit(action="order.fulfilled", obj=order, actor_client=client, actor_user=user,
+                     actor_label=actor)
     return order
 
 
-def cancel_order(*, order_id: int, channel: str | None = None, actor: str = "", reason: str = "",
+def cancel_order(*, order_id: int, client=None, actor: str = "", reason: str = "",
                  user=None) -> Order:
     """Cancel an open order: its reservation is released."""
     with transaction.atomic(savepoint=False):
-        order = _transition(order_id=order_id, to=OrderStatus.CANCELED, channel=channel)
+        order = _transition(order_id=order_id, to=OrderStatus.CANCELED, client=client)
         # Only reserved orders can be canceled: a completed sale is fulfilled, and undoing
         # it is a return.
         stock.settle_reserved_stock(requests=_stock_requests(order), order_id=order.pk,
@@ -429,6 +435,6 @@ def cancel_order(*, order_id: int, channel: str | None = None, actor: str = "", 
             status=PaymentStatus.VOIDED
         )
         _announce(order, "order.canceled")
-        record_audit(action="order.canceled", obj=order, actor_user=user, actor_label=actor,
-                     data={"reason": reason})
+        record_audit(action="order.canceled", obj=order, actor_client=client, actor_user=user,
+                     actor_label=actor, data={"reason": reason})
     return order
