@@ -37,3 +37,18 @@ def signed_in(make_staff):
         return client
 
     return sign_in
+
+
+def record_sale(location_code: str, *, channel: str = "register", external_id: str = "sale-1",
+                lines=(("BURRITO", 1),), placed_at=None, fulfilled: bool = True):
+    """A sale another system made (a register sale, a paid web order), as the connectors record it."""
+    from django.utils import timezone
+
+    from apps.orders import services
+
+    order, _ = services.record_external_order(order=services.ExternalOrderInput(
+        channel=channel, source_name="Test POS", external_id=external_id, location_code=location_code,
+        lines=tuple(services.LineInput(sku, quantity) for sku, quantity in lines),
+        placed_at=placed_at or timezone.now(), fulfillment_type="in_store" if fulfilled else "pickup",
+        already_fulfilled=fulfilled))
+    return order
