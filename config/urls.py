@@ -38,6 +38,7 @@ urlpatterns = [
     path("healthz", connector_views.healthz, name="healthz"),
     path("admin/", admin.site.urls),
     *auth_urls,
+    path("stock/", include("apps.inventory.urls")),
     path("", include("apps.backoffice.urls")),
 ]
 

@@ -220,3 +220,34 @@ def upsert_location(*, code: str, name: str, timezone_name: str, currency: str =
         code=code, defaults={"name": name, "timezone": timezone_name, "currency": currency}
     )
     return location
+
+
+def transfer_stock(*, from_location_id: int, to_location_id: int, variant_id: int, quantity: int,
+                   reference: str = "", actor: str = "", user=None) -> tuple[StockLevel, StockLevel]:
+    """Move units from one store to another: out of one level, into the other, one ledger
+    row each, in one transaction. Only available units leave (never committed ones)."""
+    from apps.inventory.exceptions import InsufficientStock
+
+    if from_location_id == to_location_id:
+        raise ValidationFailed("Choose another location to transfer to.", field="to_location")
+    if quantity <= 0:
+        raise ValidationFailed("Transfer at least one unit.", field="quantity")
+    with transaction.atomic():
+        source = ensure_stock_level(location_id=from_location_id, variant_id=variant_id)
+        target = ensure_stock_level(location_id=to_location_id, variant_id=variant_id)
+        levels = {level.pk: level for level in lock_stock_levels([source.pk, target.pk])}
+        source, target = levels[source.pk], levels[target.pk]
+        if source.available < quantity:
+            raise InsufficientStock(f"Only {max(0, source.available)} available to transfer.",
+                                    field="quantity", extra={"available": max(0, source.available)})
+        now = timezone.now()
+        for level, reason, change in ((source, MovementReason.TRANSFER_OUT, -quantity),
+                                      (target, MovementReason.TRANSFER_IN, quantity)):
+            level.on_hand += change
+            level.save(update_fields=["on_hand", "updated_at"])
+            StockMovement.objects.create(level=level, reason=reason, on_hand_delta=change,
+                                         reference=reference, actor=actor, occurred_at=now)
+            _announce_stock_change(level, cause=reason)
+        record_audit(action="stock.transferred", obj=source, actor_user=user, actor_label=actor,
+                     data={"to_level": target.pk, "quantity": quantity, "reference": reference})
+    return source, target
