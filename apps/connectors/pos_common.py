@@ -21,7 +21,7 @@ from django.db.models import Q
 from apps.connectors.adapters import StockPush
 from apps.connectors.models import ExternalMapping, PlatformConnection, StockSyncState
 from apps.connectors.selectors import buffer_units, push_target
-from apps.inventory.models import StockLevel
+from apps.inventory.selectors import get_stock_level
 from apps.orders.enums import PaymentStatus
 
 WRITE_RECORD = "stockWrite"
@@ -124,7 +124,7 @@ def sync_state(platform: str, link: PlatformConnection, variant_id: int) -> Stoc
 
 
 def concord_target(platform: str, link: PlatformConnection, variant_id: int) -> int:
-    level = StockLevel.objects.filter(location_id=link.location_id, variant_id=variant_id).first()
+    level = get_stock_level(location_id=link.location_id, variant_id=variant_id)
     return push_target(level, buffer_units(platform=platform, location_id=link.location_id))
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from django.db.models import Q
 
 from apps.connectors.adapters import ItemRef
@@ -10,8 +12,10 @@ from apps.connectors.models import ChannelBuffer, Delivery, ExternalMapping, Own
 from apps.core.cache import ttl_memo
 from apps.core.enums import Channel
 from apps.core.models import OutboxEvent
-from apps.inventory.models import StockLevel
 from apps.orders.selectors import units_by_variant
+
+if TYPE_CHECKING:
+    from apps.inventory.models import StockLevel
 
 # Web and phone orders go to the POS of their store unless they came from it (routing).
 INJECTED_TOPICS = ("order.created", "order.recorded")

@@ -25,6 +25,31 @@ def get_location(code: str) -> Location:
     return location
 
 
+def get_stock_level(*, location_id: int, variant_id: int) -> StockLevel | None:
+    return StockLevel.objects.filter(location_id=location_id, variant_id=variant_id).first()
+
+
+def levels_by_id(level_ids) -> dict[int, StockLevel]:
+    return {level.pk: level for level in StockLevel.objects.filter(pk__in=level_ids)}
+
+
+def levels_by_variant(*, location_id: int, variant_ids=None, with_variant: bool = False
+                      ) -> dict[int, StockLevel]:
+    """Variant id -> its stock level at the location (every variant stocked there when
+    `variant_ids` is None); `with_variant` reads each level's variant in the same query."""
+    levels = StockLevel.objects.filter(location_id=location_id)
+    if variant_ids is not None:
+        levels = levels.filter(variant_id__in=variant_ids)
+    if with_variant:
+        levels = levels.select_related("variant")
+    return {level.variant_id: level for level in levels}
+
+
+def level_ids_by_variant(*, location_id: int, variant_ids) -> dict[int, int]:
+    return dict(StockLevel.objects.filter(location_id=location_id, variant_id__in=variant_ids)
+                .values_list("variant_id", "id"))
+
+
 def list_availability(*, location: Location, skus: list[str] | None = None) -> list[dict]:
     """Per variant at a location: on hand, committed, safety stock, available, 86'd."""
     levels = StockLevel.objects.filter(location=location).annotate(available_now=AVAILABLE)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -14,8 +15,7 @@ from apps.core.services import open_exception, record_audit, write_outbox
 from apps.customers.services import find_or_create_customer
 from apps.inventory import services as stock
 from apps.inventory.exceptions import InsufficientStock, ItemUnavailable, StockShortage
-from apps.inventory.models import Location, StockLevel
-from apps.inventory.selectors import get_location
+from apps.inventory.selectors import get_location, level_ids_by_variant, levels_by_id
 from apps.orders.enums import (
     ALLOWED_TRANSITIONS,
     OrderStatus,
@@ -33,6 +33,9 @@ from apps.orders.selectors import (
     get_sellable_variants,
     order_document,
 )
+
+if TYPE_CHECKING:
+    from apps.inventory.models import Location
 
 EXTERNAL_ID_CONSTRAINT = "order_external_id_unique"
 
@@ -262,7 +265,7 @@ def _explain_shortage(location: Location, priced: list[PricedLine]) -> Exception
     wanted: dict[int, int] = {}
     for line in priced:
         wanted[line.variant.level_id] = wanted.get(line.variant.level_id, 0) + line.quantity
-    levels = {level.pk: level for level in StockLevel.objects.filter(pk__in=wanted)}
+    levels = levels_by_id(wanted)
     errors = []
     for index, line in enumerate(priced):
         level = levels[line.variant.level_id]
@@ -393,9 +396,8 @@ def _transition(*, order_id: int, to: str, client=None) -> Order:
 
 
 def _stock_requests(order: Order) -> list[stock.StockRequest]:
-    levels = dict(StockLevel.objects.filter(
-        location_id=order.location_id, variant_id__in=[line.variant_id for line in order.lines.all()]
-    ).values_list("variant_id", "id"))
+    levels = level_ids_by_variant(location_id=order.location_id,
+                                  variant_ids=[line.variant_id for line in order.lines.all()])
     return [stock.StockRequest(levels[line.variant_id], line.quantity) for line in order.lines.all()]
 
 

@@ -8,6 +8,7 @@ value, for a person to look at.
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 
@@ -26,7 +27,10 @@ from apps.connectors.services.routing import queue_stock_pushes
 from apps.connectors.services.stock_sync import rebase_on_platform_count
 from apps.core.enums import ExceptionKind
 from apps.core.services import open_exception, resolve_exceptions
-from apps.inventory.models import StockLevel
+from apps.inventory.selectors import levels_by_variant
+
+if TYPE_CHECKING:
+    from apps.inventory.models import StockLevel
 
 READ_BATCH = 250
 
@@ -47,8 +51,7 @@ def detect_drift() -> dict:
 
 
 def detect_drift_at(link: PlatformConnection) -> dict:
-    levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(location_id=link.location_id)
-              .select_related("variant")}
+    levels = levels_by_variant(location_id=link.location_id, with_variant=True)
     refs = item_refs(platform=link.platform, location_id=link.location_id, variant_ids=list(levels))
     busy = set(Delivery.objects.filter(
         platform=link.platform, location_id=link.location_id, kind=DeliveryKind.PUSH_STOCK,
@@ -66,8 +69,8 @@ def detect_drift_at(link: PlatformConnection) -> dict:
         # A sale the platform made a moment ago may not have reached Concord yet: only a
         # difference that is still there a little later is drift.
         time.sleep(settings.DRIFT_CONFIRM_SECONDS)
-        levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
-            location_id=link.location_id, variant_id__in=list(suspects)).select_related("variant")}
+        levels = levels_by_variant(location_id=link.location_id, variant_ids=list(suspects),
+                                   with_variant=True)
         suspects = _differing(adapter, [ref for ref, _ in suspects.values()], levels, buffer)
     fixed = flagged = 0
     for variant_id, (_, quantity) in suspects.items():

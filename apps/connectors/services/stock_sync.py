@@ -27,7 +27,7 @@ from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.selectors import buffer_units, item_refs, push_target, units_awaiting_injection
 from apps.connectors.services.delivery import record_failure, record_success
 from apps.connectors.services.routing import queue_stock_pushes
-from apps.inventory.models import StockLevel
+from apps.inventory.selectors import levels_by_variant
 
 
 def sync_states(link: PlatformConnection, variant_ids) -> dict[int, StockSyncState]:
@@ -192,8 +192,7 @@ def _plan_pushes(link: PlatformConnection, refs: dict[int, ItemRef], *, variant_
         # Levels after that: an order placed in between lowers the level without being
         # counted as on its way, which errs towards the platform showing less, never more
         # (and its own push corrects it).
-        levels = {lvl.variant_id: lvl for lvl in StockLevel.objects.filter(
-            location_id=link.location_id, variant_id__in=variant_ids)}
+        levels = levels_by_variant(location_id=link.location_id, variant_ids=variant_ids)
         call_id, new_intents = uuid.uuid4().hex, 0
         for state in states:
             level = levels.get(state.variant_id)
