@@ -156,6 +156,12 @@ POLL_BACKSTOP_SECONDS = env.float("POLL_BACKSTOP_SECONDS", default=15.0)  # wher
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
+# Each worker process records a heartbeat this often; /healthz answers 503 "no worker alive"
+# when the newest is older than the limit, and "outbox not relayed" when a change has
+# waited in the outbox longer than the limit (a worker alive but not relaying).
+WORKER_HEARTBEAT_SECONDS = env.float("WORKER_HEARTBEAT_SECONDS", default=5.0)
+HEALTH_MAX_HEARTBEAT_AGE_SECONDS = env.float("HEALTH_MAX_HEARTBEAT_AGE_SECONDS", default=20.0)
+HEALTH_MAX_OUTBOX_WAIT_SECONDS = env.float("HEALTH_MAX_OUTBOX_WAIT_SECONDS", default=20.0)
 # A claimed delivery whose worker died is sent again after this long (longer than any call).
 DELIVERY_LEASE_SECONDS = env.int("DELIVERY_LEASE_SECONDS", default=60)
 DELIVERY_MAX_ATTEMPTS = env.int("DELIVERY_MAX_ATTEMPTS", default=10)
@@ -191,11 +197,22 @@ CONCORD_PUBLIC_URL = env.str("CONCORD_PUBLIC_URL", default="http://127.0.0.1:800
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    # Escapes control characters in every message: nothing from a request forges a line.
+    "formatters": {"escaped": {"()": "apps.core.redaction.EscapingFormatter",
+                               "format": "%(levelname)s %(name)s %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "escaped"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="WARNING")},
     # 4xx answers are the API doing its job; only server errors are worth a log line.
     "loggers": {"django.request": {"level": "ERROR"}},
 }
+
+# Sign-in throttling (admin and back office): after this many failures in the window for
+# one account, or from one address (an office shares one), even the right password is
+# refused until the window has passed.
+AUTHENTICATION_BACKENDS = ["apps.core.sign_in.ThrottledModelBackend"]
+SIGN_IN_MAX_FAILURES_PER_ACCOUNT = env.int("SIGN_IN_MAX_FAILURES_PER_ACCOUNT", default=5)
+SIGN_IN_MAX_FAILURES_PER_ADDRESS = env.int("SIGN_IN_MAX_FAILURES_PER_ADDRESS", default=20)
+SIGN_IN_WINDOW_SECONDS = env.int("SIGN_IN_WINDOW_SECONDS", default=900)
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "backoffice:dashboard"

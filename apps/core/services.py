@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -10,7 +13,7 @@ from apps.core.api_auth import KEYS_GENERATION, generate_key, hash_key
 from apps.core.cache import bump_generation
 from apps.core.enums import Channel, ExceptionStatus
 from apps.core.errors import InvalidTransition, NotFound, ValidationFailed
-from apps.core.models import ApiClient, AuditEntry, ExceptionItem, OutboxEvent
+from apps.core.models import ApiClient, AuditEntry, ExceptionItem, OutboxEvent, SignInFailure
 
 
 def create_api_client(*, name: str, channel: str, actor_label: str = "") -> tuple[ApiClient, str]:
@@ -47,6 +50,21 @@ def revoke_api_client(*, client_id: int, actor_user=None, actor_label: str = "")
         record_audit(action="api_client.revoked", object_type="ApiClient", object_id=client_id,
                      actor_user=actor_user, actor_label=actor_label)
     return ApiClient.objects.get(pk=client_id)
+
+
+def record_sign_in_failure(*, username: str, address: str | None) -> None:
+    """Count a failed sign-in (see `selectors.sign_in_refused_for`); failures older than the
+    window are dropped on the way."""
+    now = timezone.now()
+    SignInFailure.objects.filter(
+        failed_at__lt=now - timedelta(seconds=settings.SIGN_IN_WINDOW_SECONDS)).delete()
+    SignInFailure.objects.create(username=username.lower()[:150], address=address, failed_at=now)
+
+
+def forget_sign_in_failures(*, username: str) -> None:
+    """A successful sign-in: the account's failures are forgotten (other accounts' failures
+    from the same address still count)."""
+    SignInFailure.objects.filter(username=username.lower()).delete()
 
 
 def write_outbox(*, topic: str, aggregate_type: str, aggregate_id: int, payload: dict) -> OutboxEvent:

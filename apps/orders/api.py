@@ -10,10 +10,9 @@ from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharFie
 from apps.core.api_views import idempotency_inputs, idempotent_response, require_channel
 from apps.core.enums import Channel
 from apps.core.errors import DomainError, ValidationFailed
-from apps.core.idempotency import run_idempotent
 from apps.customers.services import normalize_phone
 from apps.orders import services
-from apps.orders.enums import FulfillmentType, TenderType
+from apps.orders.enums import FulfillmentType, OrderStatus, TenderType
 from apps.orders.selectors import get_order, order_document
 
 ORDERING_CHANNELS = {Channel.PHONE, Channel.WEB}
@@ -154,26 +153,20 @@ class OrderDetailApi(APIView):
 
 
 class _OrderTransitionApi(APIView):
-    transition = staticmethod(services.fulfill_order)
+    to = OrderStatus.FULFILLED
 
     def post(self, request, order_id: int):
         key, request_hash = idempotency_inputs(request)
         if request.data:
             raise ValidationFailed("This action takes no body.", extra={"code": "invalid_body"})
-        client = request.user
-        actor = f"api:{client.pk}"
-
-        def perform():
-            order = self.transition(order_id=order_id, client=client, actor=actor)
-            return 200, order_document(get_order(order.pk))
-
-        result = run_idempotent(client_id=request.user.pk, key=key, request_hash=request_hash,
-                                perform=perform)
+        result = services.transition_order(
+            order_id=order_id, to=self.to, client=request.user, idempotency_key=key,
+            request_hash=request_hash, actor=f"api:{request.user.pk}")
         return idempotent_response(result)
 
 
 class OrderReadyApi(_OrderTransitionApi):
-    transition = staticmethod(services.mark_order_ready)
+    to = OrderStatus.READY
 
     @extend_schema(operation_id="orders_ready", request=None, responses={200: ORDER_DOCUMENT},
                    parameters=[IDEMPOTENCY_HEADER])
@@ -182,7 +175,7 @@ class OrderReadyApi(_OrderTransitionApi):
 
 
 class OrderFulfillApi(_OrderTransitionApi):
-    transition = staticmethod(services.fulfill_order)
+    to = OrderStatus.FULFILLED
 
     @extend_schema(operation_id="orders_fulfill", request=None, responses={200: ORDER_DOCUMENT},
                    parameters=[IDEMPOTENCY_HEADER])
@@ -191,7 +184,7 @@ class OrderFulfillApi(_OrderTransitionApi):
 
 
 class OrderCancelApi(_OrderTransitionApi):
-    transition = staticmethod(services.cancel_order)
+    to = OrderStatus.CANCELED
 
     @extend_schema(operation_id="orders_cancel", request=None, responses={200: ORDER_DOCUMENT},
                    parameters=[IDEMPOTENCY_HEADER])

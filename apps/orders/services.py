@@ -440,3 +440,21 @@ def cancel_order(*, order_id: int, client=None, actor: str = "", reason: str = "
         record_audit(action="order.canceled", obj=order, actor_client=client, actor_user=user,
                      actor_label=actor, data={"reason": reason})
     return order
+
+
+_TRANSITIONS = {OrderStatus.READY: mark_order_ready, OrderStatus.FULFILLED: fulfill_order,
+                OrderStatus.CANCELED: cancel_order}
+
+
+def transition_order(*, order_id: int, to: str, client, idempotency_key: str, request_hash: str,
+                     actor: str = "") -> IdempotentResult:
+    """An API client moves an order to `to` (ready, fulfilled, canceled) once per idempotency
+    key: a retry replays the first answer, in the transition's own transaction."""
+    transition = _TRANSITIONS[to]
+
+    def perform() -> tuple[int, dict]:
+        order = transition(order_id=order_id, client=client, actor=actor)
+        return 200, order_document(get_order(order.pk))
+
+    return run_idempotent(client_id=client.pk, key=idempotency_key, request_hash=request_hash,
+                          perform=perform)

@@ -52,7 +52,7 @@ def challenge(body: bytes, headers: dict) -> HttpResponse | None:
     code = signatures.is_verification_request(body)
     if code is None:
         return None
-    logger.warning("Clover webhook verification code %s: paste it into the Clover dashboard", code)
+    logger.warning("Clover webhook verification code %r: paste it into the Clover dashboard", code)
     return HttpResponse(status=200)
 
 
