@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
 
+from apps.backoffice import views as backoffice_views
 from apps.backoffice.urls import auth_urls
 from apps.connectors import views as connector_views
 from apps.core.errors import json_error_view
@@ -39,6 +40,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     *auth_urls,
     path("stock/", include("apps.inventory.urls")),
+    path("orders/<int:order_id>/timeline/", backoffice_views.order_timeline, name="order-timeline"),
+    path("orders/", include("apps.orders.urls")),
     path("", include("apps.backoffice.urls")),
 ]
 

@@ -8,6 +8,7 @@ from apps.core import roles
 
 PAGES = [
     ("Dashboard", "backoffice:dashboard", roles.VIEW_DASHBOARD),
+    ("Orders", "orders:list", roles.VIEW_ORDERS),
     ("Stock", "inventory:stock", roles.VIEW_STOCK),
 ]
 

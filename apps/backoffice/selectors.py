@@ -12,9 +12,10 @@ from django.utils import timezone
 
 from apps.connectors.enums import DeliveryStatus, Platform
 from apps.connectors.models import Delivery
+from apps.connectors.selectors import list_order_deliveries
 from apps.connectors.services.delivery import pending_counts
 from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
-from apps.core.models import ExceptionItem
+from apps.core.models import AuditEntry, ExceptionItem, OutboxEvent
 from apps.inventory.models import Location
 from apps.orders.enums import OrderStatus
 from apps.orders.models import Order
@@ -93,3 +94,62 @@ def exception_queue(*, location_codes: list[str] | None, kind: str = "", status:
     if search:
         items = items.filter(Q(title__icontains=search) | Q(detail__icontains=search))
     return items.order_by("-created_at", "-id")
+
+
+# What each change of an order the outbox carried means to a person reading its timeline.
+ORDER_STEPS = {
+    "order.created": ("Accepted", "Placed through the API; stock reserved."),
+    "order.recorded": ("Recorded", "A sale another system made, recorded as it happened."),
+    "order.ready": ("Marked ready", ""),
+    "order.fulfilled": ("Fulfilled", "The customer has the goods."),
+    "order.canceled": ("Canceled", "Its reservation was released."),
+}
+
+
+@dataclass
+class TimelineEntry:
+    at: datetime
+    title: str
+    detail: str = ""
+    tone: str = ""
+    attempts: list = field(default_factory=list)
+
+
+def order_timeline(order: Order) -> list[TimelineEntry]:
+    """Placed, each status change, each call to each platform with its attempts, and what
+    people did to it (from the audit log), oldest first."""
+    entries = [TimelineEntry(order.placed_at, "Placed", f"{order.get_channel_display()} order"
+                             + (f" from {order.source_name}" if order.source_name else ""))]
+    for event in OutboxEvent.objects.filter(aggregate_type="Order", aggregate_id=order.pk).order_by("id"):
+        title, detail = ORDER_STEPS.get(event.topic, (event.topic, ""))
+        entries.append(TimelineEntry(event.created_at, title, detail))
+    entries += [_delivery_entry(delivery) for delivery in list_order_deliveries(order.pk)]
+    for entry in AuditEntry.objects.filter(object_type="Order", object_id=str(order.pk)).select_related(
+            "actor_user"):
+        who = entry.actor_user.username if entry.actor_user else entry.actor_label or "the system"
+        reason = entry.data.get("reason") if isinstance(entry.data, dict) else ""
+        entries.append(TimelineEntry(entry.created_at, f"{entry.action} by {who}", reason or ""))
+    return sorted(entries, key=lambda entry: entry.at)
+
+
+def _delivery_entry(delivery: Delivery) -> TimelineEntry:
+    platform = delivery.get_platform_display()
+    title, tone = {
+        DeliveryStatus.DONE: (f"Sent to {platform}", ""),
+        DeliveryStatus.FAILED: (f"Could not reach {platform}: in the exception queue", "bad"),
+        DeliveryStatus.CANCELED: (f"Sending to {platform} was canceled", "warn"),
+    }.get(delivery.status, (f"On its way to {platform}", "warn"))
+    plural = "" if delivery.attempts == 1 else "s"
+    detail = f"{delivery.get_kind_display()} · {delivery.attempts} attempt{plural}"
+    if delivery.external_ref:
+        detail += f" · {platform} id {delivery.external_ref}"
+    at = delivery.done_at or (delivery.updated_at if delivery.status == DeliveryStatus.FAILED
+                              else delivery.created_at)
+    return TimelineEntry(at, title, detail, tone,
+                         attempts=[_attempt(item) for item in delivery.history])
+
+
+def _attempt(item: dict) -> dict:
+    at = item.get("at")
+    return {"at": datetime.fromisoformat(at) if at else None, "ok": item.get("ok"),
+            "text": item.get("error") or item.get("note") or ("ok" if item.get("ok") else "")}

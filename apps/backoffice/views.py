@@ -10,6 +10,7 @@ from apps.core import roles
 from apps.core.enums import Channel
 from apps.core.errors import json_error_view
 from apps.inventory.access import permitted_location_ids, permitted_locations
+from apps.orders.views import order_within_reach
 
 _json_not_found = json_error_view(404, "not_found", "No such page.")
 # Paths machines call: they get the API's JSON error shape, people get a page.
@@ -43,3 +44,13 @@ def location_codes_within_reach(user, capability: str) -> list[str] | None:
     if permitted_location_ids(user, capability) is None:
         return None
     return list(permitted_locations(user, capability).values_list("code", flat=True))
+
+
+@require_GET
+@roles.capability_required(roles.VIEW_ORDERS)
+def order_timeline(request, order_id: int):
+    """The order page's timeline (a partial it loads and refreshes): it reads the sync
+    engine's deliveries, which the orders app may not import."""
+    order = order_within_reach(request.user, order_id)
+    return render(request, "backoffice/order_timeline.html", {
+        "order": order, "location": order.location, "entries": selectors.order_timeline(order)})

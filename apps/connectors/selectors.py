@@ -138,3 +138,8 @@ def variant_for_external_id(*, platform: str, external_id: str, location_id: int
                    .filter(platform=platform, kind=ExternalMapping.KIND_VARIANT, external_id=external_id,
                            location__isnull=True).select_related("variant").first())
     return mapping.variant if mapping else None
+
+
+def list_order_deliveries(order_id: int) -> list[Delivery]:
+    """Every call owed to a platform for this order (sending it to a POS), with its attempts."""
+    return list(Delivery.objects.filter(order_id=order_id).order_by("id"))

@@ -148,3 +148,35 @@ def units_by_variant(*, order_ids, variant_ids=None) -> dict[int, int]:
     if variant_ids is not None:
         lines = lines.filter(variant_id__in=variant_ids)
     return dict(lines.values("variant_id").annotate(units=Sum("quantity")).values_list("variant_id", "units"))
+
+
+def search_orders(*, query: str = "", channel: str = "", location_code: str = "", status: str = "",
+                  location_ids: set[int] | None = None) -> QuerySet[Order]:
+    """Orders of every channel, newest first, matching one search box: the order number, an
+    external id, or the customer's name, email or phone (any punctuation). `location_ids`
+    fences the result (None: every location)."""
+    orders = Order.objects.select_related("location")
+    if location_ids is not None:
+        orders = orders.filter(location_id__in=location_ids)
+    if channel:
+        orders = orders.filter(channel=channel)
+    if location_code:
+        orders = orders.filter(location__code=location_code)
+    if status:
+        orders = orders.filter(status=status)
+    query = query.strip()
+    if query:
+        orders = orders.filter(_matching(query))
+    return orders.order_by("-placed_at", "-id")
+
+
+def _matching(query: str) -> Q:
+    match = (Q(external_id__iexact=query) | Q(customer_name__icontains=query)
+             | Q(customer_email__icontains=query))
+    number = query.removeprefix("#")
+    if number.isdigit() and len(number) < 19:
+        match |= Q(pk=int(number))
+    digits = "".join(ch for ch in query if ch.isdigit())
+    if len(digits) >= 4:
+        match |= Q(customer_phone__contains=digits)
+    return match
