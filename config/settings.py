@@ -174,7 +174,7 @@ IDEMPOTENCY_WAIT_SECONDS = env.float("IDEMPOTENCY_WAIT_SECONDS", default=10.0)
 MAX_LINE_QUANTITY = env.int("MAX_LINE_QUANTITY", default=999)
 MAX_ORDER_LINES = env.int("MAX_ORDER_LINES", default=100)
 
-# Platform connectors (see ../shared/CONNECTORS.md). A platform whose settings are
+# Platform connectors (README, "The platforms"). A platform whose settings are
 # missing is off; production values come only from the environment.
 SHOPIFY_BASE_URL = env.str("SHOPIFY_BASE_URL", default="")
 SHOPIFY_API_VERSION = env.str("SHOPIFY_API_VERSION", default="2026-04")
