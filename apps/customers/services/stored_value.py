@@ -44,7 +44,8 @@ def issue_gift_card(*, amount: int, currency: str, customer_id: int | None = Non
                 currency=currency, expires_at=expires_at)
             _append(card, kind=StoredValueEntryKind.ISSUE, amount=amount,
                     source_reference=source_reference, actor=actor)
-            return card
+        card.refresh_from_db(fields=["balance", "updated_at"])
+        return card
     except IntegrityError:
         existing = _entry_for(StoredValueEntryKind.ISSUE, source_reference) if source_reference else None
         if existing is None:
