@@ -156,6 +156,13 @@ POLL_BACKSTOP_SECONDS = env.float("POLL_BACKSTOP_SECONDS", default=15.0)  # wher
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
+# Loyalty (the first active program is created from these): points per whole currency
+# unit spent, the worth of one point in minor units, and the least one may redeem.
+LOYALTY_POINTS_PER_UNIT = env.int("LOYALTY_POINTS_PER_UNIT", default=1)
+LOYALTY_POINT_VALUE = env.int("LOYALTY_POINT_VALUE", default=1)
+LOYALTY_MIN_REDEEM_POINTS = env.int("LOYALTY_MIN_REDEEM_POINTS", default=0)
+# Phones without a country code are read in this country when the caller names none.
+DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
 # Each worker process records a heartbeat this often; /healthz answers 503 "no worker alive"
 # when the newest is older than the limit, and "outbox not relayed" when a change has
 # waited in the outbox longer than the limit (a worker alive but not relaying).
