@@ -8,7 +8,7 @@ from apps.catalog.services import upsert_modifier_group, upsert_product
 from apps.core.roles import ADMIN, ensure_roles
 from apps.demo import demo_data
 from apps.inventory.enums import MovementReason
-from apps.inventory.models import StockLevel
+from apps.inventory.selectors import levels_by_variant
 from apps.inventory.services import adjust_stock, upsert_location
 
 
@@ -36,11 +36,11 @@ class Command(BaseCommand):
         self._ensure_admin()
 
     def _receive_opening_stock(self, locations, variants) -> int:
-        stocked = set(StockLevel.objects.values_list("location_id", "variant_id"))
         received = 0
         for location in locations:
+            stocked = levels_by_variant(location_id=location.pk)
             for sku, variant in sorted(variants.items()):
-                if (location.pk, variant.pk) in stocked:
+                if variant.pk in stocked:
                     continue
                 adjust_stock(location_id=location.pk, variant_id=variant.pk,
                              delta=demo_data.opening_stock(location.code, sku),
