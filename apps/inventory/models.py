@@ -10,6 +10,8 @@ class Location(models.Model):
     name = models.CharField(max_length=100)
     timezone = models.CharField(max_length=64, default="UTC")
     currency = models.CharField(max_length=3, default="USD")
+    country = models.CharField(max_length=2, default="US",
+                               help_text="ISO 3166-1 alpha-2; local phone numbers are read in it.")
     is_active = models.BooleanField(default=True)
 
     class Meta:

@@ -9,6 +9,7 @@ from apps.core.errors import ValidationFailed
 from apps.core.models import ExceptionItem
 from apps.customers.models import Customer, CustomerEmail, CustomerExternalId, CustomerPhone
 from apps.customers.services import find_or_create_customer, match_customer, normalize_phone
+from tests.factories import LocationFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -28,8 +29,10 @@ def test_a_new_customer_is_created_with_normalized_identifiers():
 
 
 def test_the_phone_is_read_in_the_locations_country():
-    assert normalize_phone("020 7946 0018", region="GB") == "+442079460018"
-    customer = match_customer(phone="020 7946 0018", region="GB")
+    london = LocationFactory(code="LDN", country="GB")
+    assert normalize_phone("020 7946 0018", region=london.country) == "+442079460018"
+    assert normalize_phone("(510) 555-0123") == "+15105550123"  # DEFAULT_PHONE_REGION
+    customer = match_customer(phone="020 7946 0018", region=london.country)
     assert identifiers(customer)[1] == ["+442079460018"]
     with pytest.raises(ValidationFailed):
         normalize_phone("call me maybe")
