@@ -10,6 +10,7 @@ PAGES = [
     ("Dashboard", "backoffice:dashboard", roles.VIEW_DASHBOARD),
     ("Orders", "orders:list", roles.VIEW_ORDERS),
     ("Stock", "inventory:stock", roles.VIEW_STOCK),
+    ("Exceptions", "backoffice:exceptions", roles.WORK_EXCEPTIONS),
 ]
 
 

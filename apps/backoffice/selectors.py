@@ -153,3 +153,24 @@ def _attempt(item: dict) -> dict:
     at = item.get("at")
     return {"at": datetime.fromisoformat(at) if at else None, "ok": item.get("ok"),
             "text": item.get("error") or item.get("note") or ("ok" if item.get("ok") else "")}
+
+
+def exception_context(item: ExceptionItem) -> dict:
+    """What an exception is tied to (order, SKU, delivery) and its history: the delivery's
+    attempts and every action people took on it (from the audit log)."""
+    data = item.data if isinstance(item.data, dict) else {}
+    delivery = Delivery.objects.filter(pk=data["delivery_id"]).first() if data.get("delivery_id") else None
+    history = delivery.history if delivery else data.get("history", [])
+    audit = Q(object_type="ExceptionItem", object_id=str(item.pk))
+    if delivery is not None:
+        audit |= Q(object_type="Delivery", object_id=str(delivery.pk))
+    return {
+        "order_id": data.get("order_id") or (delivery.order_id if delivery else None),
+        "sku": data.get("sku", ""),
+        "delivery": delivery,
+        "attempts": [_attempt(entry) for entry in history],
+        "audit": AuditEntry.objects.filter(audit).select_related("actor_user").order_by("created_at"),
+        "can_retry": item.kind == ExceptionKind.DELIVERY_FAILED and item.status == ExceptionStatus.OPEN,
+        "zone": Location.objects.filter(code=item.location_code).values_list("timezone", flat=True).first()
+        or "UTC",
+    }

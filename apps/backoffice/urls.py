@@ -13,4 +13,6 @@ auth_urls = [
 
 urlpatterns = [
     path("", views.dashboard, name="dashboard"),
+    path("exceptions/", views.exception_list, name="exceptions"),
+    path("exceptions/<int:exception_id>/", views.exception_detail, name="exception"),
 ]

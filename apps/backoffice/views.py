@@ -1,14 +1,23 @@
-"""The back-office shell: dashboard, and the HTML answers for pages that do not exist."""
+"""The back-office shell: the dashboard, the exception queue, an order's timeline, the 404 page."""
 
 from __future__ import annotations
 
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+import json
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import Http404, HttpResponseBadRequest
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.backoffice import selectors
+from apps.connectors.services.delivery import retry_failed_delivery
 from apps.core import roles
-from apps.core.enums import Channel
-from apps.core.errors import json_error_view
+from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
+from apps.core.errors import DomainError, ValidationFailed, json_error_view
+from apps.core.models import ExceptionItem
+from apps.core.services import close_exception
 from apps.inventory.access import permitted_location_ids, permitted_locations
 from apps.orders.views import order_within_reach
 
@@ -34,6 +43,7 @@ def dashboard(request):
         "health": selectors.sync_health(),
         "exceptions_by_kind": selectors.open_exceptions_by_kind(codes),
         "channels": Channel.choices,
+        "can_work_exceptions": roles.can(request.user, roles.WORK_EXCEPTIONS),
     }
     template = "backoffice/dashboard.html#figures" if request.htmx else "backoffice/dashboard.html"
     return render(request, template, context)
@@ -54,3 +64,96 @@ def order_timeline(request, order_id: int):
     order = order_within_reach(request.user, order_id)
     return render(request, "backoffice/order_timeline.html", {
         "order": order, "location": order.location, "entries": selectors.order_timeline(order)})
+
+
+# ---------------------------------------------------------------- the exception queue
+
+EXCEPTION_ACTIONS = {"retry": "retried", "resolve": "resolved", "ignore": "ignored"}
+
+
+def _exception_codes(user) -> list[str] | None:
+    return location_codes_within_reach(user, roles.WORK_EXCEPTIONS)
+
+
+def _exception_within_reach(user, exception_id: int) -> ExceptionItem:
+    """The exception, once the user reaches its location (403 for one elsewhere or unknown)."""
+    codes = _exception_codes(user)
+    item = selectors.exceptions_within(codes).filter(pk=exception_id).first()
+    if item is None:
+        if codes is not None:
+            raise PermissionDenied("This exception is not one of your stores'.")
+        raise Http404("No such exception.")
+    return item
+
+
+@require_http_methods(["GET", "POST"])
+@roles.capability_required(roles.WORK_EXCEPTIONS)
+def exception_list(request):
+    """The queue, filtered; htmx refreshes its rows, and a POST acts on the ticked ones."""
+    if request.method == "POST":
+        _act_in_bulk(request)
+        return redirect(request.get_full_path())
+    codes = _exception_codes(request.user)
+    filters = {"kind": request.GET.get("kind", ""), "location": request.GET.get("location", ""),
+               "search": request.GET.get("q", "").strip(),
+               "status": request.GET.get("status", ExceptionStatus.OPEN)}
+    items = selectors.exception_queue(location_codes=codes, **filters)
+    page = Paginator(items, 50).get_page(request.GET.get("page"))
+    context = {"page": page, **filters, "kinds": ExceptionKind.choices, "statuses": ExceptionStatus.choices,
+               "locations": permitted_locations(request.user, roles.WORK_EXCEPTIONS)}
+    template = "backoffice/exception_list.html#rows" if request.htmx else "backoffice/exception_list.html"
+    return render(request, template, context)
+
+
+def _act_in_bulk(request) -> None:
+    action, reason = request.POST.get("action", ""), request.POST.get("reason", "").strip()
+    ids = [int(value) for value in request.POST.getlist("ids") if value.isdigit()]
+    if action not in EXCEPTION_ACTIONS or not ids:
+        messages.error(request, "Tick at least one exception and choose what to do.")
+        return
+    done, refused = 0, []
+    for exception_id in ids:
+        try:
+            _act_on_exception(request, _exception_within_reach(request.user, exception_id), action, reason)
+            done += 1
+        except (DomainError, PermissionDenied, Http404) as error:
+            refused.append(f"#{exception_id}: {getattr(error, 'detail', None) or error}")
+    if done:
+        messages.success(request, f"{done} exception{'s' if done != 1 else ''} {EXCEPTION_ACTIONS[action]}.")
+    for line in refused:
+        messages.error(request, line)
+
+
+def _act_on_exception(request, item: ExceptionItem, action: str, reason: str) -> None:
+    """Retry a failed delivery, or resolve / ignore with a reason: each service audits it."""
+    who = {"user": request.user, "actor_label": request.user.username}
+    if action == "retry":
+        if item.kind != ExceptionKind.DELIVERY_FAILED:
+            raise ValidationFailed("Only a failed delivery can be retried; resolve or ignore this one.")
+        retry_failed_delivery(exception_id=item.pk, **who)
+        return
+    if not reason:
+        raise ValidationFailed("Say why (a reason is kept in the audit log).", field="reason")
+    status = ExceptionStatus.RESOLVED if action == "resolve" else ExceptionStatus.IGNORED
+    close_exception(exception_id=item.pk, status=status, reason=reason, **who)
+
+
+@require_http_methods(["GET", "POST"])
+@roles.capability_required(roles.WORK_EXCEPTIONS)
+def exception_detail(request, exception_id: int):
+    item = _exception_within_reach(request.user, exception_id)
+    error = None
+    if request.method == "POST":
+        action = request.POST.get("action", "")
+        if action not in EXCEPTION_ACTIONS:
+            return HttpResponseBadRequest("Unknown action.")
+        try:
+            _act_on_exception(request, item, action, request.POST.get("reason", "").strip())
+        except DomainError as refused:
+            error = refused
+        else:
+            messages.success(request, f"Exception #{item.pk} {EXCEPTION_ACTIONS[action]}.")
+            return redirect("backoffice:exception", exception_id=item.pk)
+    return render(request, "backoffice/exception_detail.html", {
+        "item": item, "error": error, "payload": json.dumps(item.data, indent=2, sort_keys=True, default=str),
+        **selectors.exception_context(item)})
