@@ -1,0 +1,90 @@
+"""Every role against every back-office page and action: the whole permission table in one place.
+
+A store manager works at OAK only; BKN is another store. 302 on a POST is the action done
+(it redirects back to its page); 302 for an anonymous visitor is the way to /login/."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from apps.core.services import open_exception
+from tests.backoffice.conftest import PASSWORD, record_sale
+from tests.helpers import post_order, simple_order
+
+pytestmark = pytest.mark.django_db
+
+GETS = ["/", "/stock/", "/stock/OAK/BURRITO/", "/stock/BKN/BURRITO/", "/orders/", "/orders/{oak_order}/",
+        "/orders/{bkn_order}/", "/orders/{oak_order}/timeline/", "/orders/{bkn_order}/timeline/",
+        "/exceptions/", "/exceptions/{oak_exception}/", "/exceptions/{bkn_exception}/"]
+POSTS = [
+    ("/stock/OAK/BURRITO/", {"action": "change", "kind": "delta", "quantity": "1", "note": "found one"}),
+    ("/stock/BKN/BURRITO/", {"action": "86"}),
+    ("/orders/{oak_order}/ready/", {}),
+    ("/orders/{bkn_order}/cancel/", {"reason": "test"}),
+    ("/exceptions/{oak_exception}/", {"action": "resolve", "reason": "done"}),
+    ("/exceptions/{bkn_exception}/", {"action": "ignore", "reason": "noise"}),
+]
+OK, DONE, DENIED, TO_LOGIN = 200, 302, 403, 302
+
+EXPECTED = {
+    "anonymous": {**dict.fromkeys(GETS, TO_LOGIN), **{f"POST {path}": TO_LOGIN for path, _ in POSTS}},
+    "no role": {**dict.fromkeys(GETS, DENIED), **{f"POST {path}": DENIED for path, _ in POSTS}},
+    "store_manager": {
+        "/": OK, "/stock/": OK, "/stock/OAK/BURRITO/": OK, "/stock/BKN/BURRITO/": DENIED, "/orders/": OK,
+        "/orders/{oak_order}/": OK, "/orders/{bkn_order}/": DENIED, "/orders/{oak_order}/timeline/": OK,
+        "/orders/{bkn_order}/timeline/": DENIED, "/exceptions/": OK, "/exceptions/{oak_exception}/": OK,
+        "/exceptions/{bkn_exception}/": DENIED,
+        "POST /stock/OAK/BURRITO/": DONE, "POST /stock/BKN/BURRITO/": DENIED,
+        "POST /orders/{oak_order}/ready/": DONE, "POST /orders/{bkn_order}/cancel/": DENIED,
+        "POST /exceptions/{oak_exception}/": DONE, "POST /exceptions/{bkn_exception}/": DENIED,
+    },
+    "customer_service": {
+        **dict.fromkeys(GETS, OK),
+        "POST /stock/OAK/BURRITO/": DENIED, "POST /stock/BKN/BURRITO/": DENIED,
+        "POST /orders/{oak_order}/ready/": DONE, "POST /orders/{bkn_order}/cancel/": DONE,
+        "POST /exceptions/{oak_exception}/": DONE, "POST /exceptions/{bkn_exception}/": DONE,
+    },
+    "finance": {
+        **dict.fromkeys(GETS, OK), "/exceptions/": DENIED, "/exceptions/{oak_exception}/": DENIED,
+        "/exceptions/{bkn_exception}/": DENIED, **{f"POST {path}": DENIED for path, _ in POSTS},
+    },
+    "admin": {**dict.fromkeys(GETS, OK), **{f"POST {path}": DONE for path, _ in POSTS}},
+}
+
+
+@pytest.fixture
+def world(stores, phone):
+    response = post_order(phone, simple_order(), key="oak-1")
+    assert response.status_code == 201
+    bkn_order = record_sale("BKN", channel="web", external_id="web-1", fulfilled=False)
+    return {
+        "oak_order": response.json()["id"], "bkn_order": bkn_order.pk,
+        "oak_exception": open_exception(kind="oversold", title="OAK", location_code="OAK", dedupe_key="o").pk,
+        "bkn_exception": open_exception(kind="oversold", title="BKN", location_code="BKN", dedupe_key="b").pk,
+    }
+
+
+def client_for(role: str, make_staff) -> Client:
+    client = Client()
+    if role == "anonymous":
+        return client
+    if role == "no role":
+        user = get_user_model().objects.create_user(username="nobody", password=PASSWORD)
+    else:
+        user = make_staff(role, *(["OAK"] if role == "store_manager" else []))
+    client.force_login(user)
+    return client
+
+
+@pytest.mark.parametrize("role", list(EXPECTED))
+def test_each_role_on_each_page_and_action(world, make_staff, role):
+    client = client_for(role, make_staff)
+    seen = {path: client.get(path.format(**world)).status_code for path in GETS}
+    for path, data in POSTS:
+        seen[f"POST {path}"] = client.post(path.format(**world), data).status_code
+    assert seen == EXPECTED[role]
+
+
+def test_anonymous_visitors_are_sent_to_sign_in_with_the_page_to_come_back_to(world):
+    response = Client().get(f"/orders/{world['oak_order']}/")
+    assert response["Location"] == f"/login/?next=/orders/{world['oak_order']}/"
