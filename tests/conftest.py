@@ -51,6 +51,16 @@ def phone(make_client):
     return make_client("phone")
 
 
+@pytest.fixture
+def worker_alive(db):
+    """A worker process that has just beaten (/healthz answers 503 without one)."""
+    from django.utils import timezone
+
+    from apps.core.services import record_worker_heartbeat
+
+    record_worker_heartbeat(worker="test-worker:1", started_at=timezone.now())
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     from apps.core.cache import clear_all

@@ -19,6 +19,8 @@ class ConnectorsConfig(AppConfig):
 
         from django_q.signals import post_spawn
 
+        from apps.connectors.heartbeat import start_heartbeat
         from apps.connectors.tasks import start_sync_loop_now
 
         post_spawn.connect(start_sync_loop_now, weak=False, dispatch_uid="start-sync-loop-now")
+        post_spawn.connect(start_heartbeat, weak=False, dispatch_uid="start-worker-heartbeat")

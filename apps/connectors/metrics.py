@@ -12,6 +12,11 @@ from apps.connectors.models import Delivery, InboundEvent
 from apps.connectors.services.delivery import pending_counts
 from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.models import ExceptionItem
+from apps.core.selectors import outbox_wait_seconds, worker_heartbeats
+
+NO_WORKER_ALIVE = "no worker alive"
+OUTBOX_NOT_RELAYED = "outbox not relayed"
+CHANGES_NOT_DELIVERED = "changes not delivered"
 
 
 class _SyncCollector:
@@ -33,6 +38,13 @@ class _SyncCollector:
                         ExceptionItem.objects.filter(status=ExceptionStatus.OPEN))
         yield GaugeMetricFamily("concord_inbound_events_pending", "Webhooks stored, not yet applied.",
                                 value=InboundEvent.objects.filter(status=InboundStatus.PENDING).count())
+        heartbeats = worker_heartbeats(alive_within=settings.HEALTH_MAX_HEARTBEAT_AGE_SECONDS)
+        age = heartbeats["age_seconds"]
+        yield GaugeMetricFamily("concord_worker_heartbeat_age_seconds",
+                                "Age of the newest worker heartbeat (+Inf: no worker ever beat).",
+                                value=float("inf") if age is None else age)
+        yield GaugeMetricFamily("concord_workers_alive", "Worker processes with a recent heartbeat.",
+                                value=heartbeats["alive"])
 
 
 def _by_label(name: str, documentation: str, label: str, values, rows) -> GaugeMetricFamily:
@@ -52,9 +64,23 @@ def render_metrics() -> bytes:
 
 
 def sync_health() -> dict:
+    """Healthy when a worker beat recently, the outbox is being relayed, and no change has
+    waited too long for its deliveries; `failing` names each check that is not."""
     counts = pending_counts()
-    limit = settings.HEALTH_MAX_PENDING_AGE_SECONDS
-    return {"ok": counts["oldest_age_seconds"] <= limit, "database": "ok",
+    heartbeats = worker_heartbeats(alive_within=settings.HEALTH_MAX_HEARTBEAT_AGE_SECONDS)
+    outbox_wait = outbox_wait_seconds()
+    failing = []
+    if not heartbeats["alive"]:
+        failing.append(NO_WORKER_ALIVE)
+    if outbox_wait > settings.HEALTH_MAX_OUTBOX_WAIT_SECONDS:
+        failing.append(OUTBOX_NOT_RELAYED)
+    if counts["oldest_age_seconds"] > settings.HEALTH_MAX_PENDING_AGE_SECONDS:
+        failing.append(CHANGES_NOT_DELIVERED)
+    age = heartbeats["age_seconds"]
+    return {"ok": not failing, "failing": failing, "database": "ok",
+            "workers_alive": heartbeats["alive"],
+            "worker_heartbeat_age_seconds": None if age is None else round(age, 1),
+            "outbox_wait_seconds": round(outbox_wait, 1),
             "deliveries_pending": counts["pending"], "outbox_not_fanned_out": counts["outbox"],
             "oldest_pending_seconds": round(counts["oldest_age_seconds"], 1),
-            "max_pending_age_seconds": limit}
+            "max_pending_age_seconds": settings.HEALTH_MAX_PENDING_AGE_SECONDS}

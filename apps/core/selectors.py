@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from apps.core.models import SignInFailure
+from apps.core.models import OutboxEvent, SignInFailure, WorkerHeartbeat
 
 
 def sign_in_refused_for(*, username: str, address: str | None) -> float | None:
@@ -26,3 +27,20 @@ def sign_in_refused_for(*, username: str, address: str | None) -> float | None:
         if len(times) >= limit:
             waits.append((times[-1] + window - now).total_seconds())
     return max(waits) if waits else None
+
+
+def worker_heartbeats(*, alive_within: float) -> dict:
+    """The newest heartbeat's age in seconds (None: no worker ever beat) and how many worker
+    processes beat within `alive_within` seconds."""
+    now = timezone.now()
+    recent = Q(beat_at__gte=now - timedelta(seconds=alive_within))
+    found = WorkerHeartbeat.objects.aggregate(newest=Max("beat_at"), alive=Count("id", filter=recent))
+    age = None if found["newest"] is None else max(0.0, (now - found["newest"]).total_seconds())
+    return {"age_seconds": age, "alive": found["alive"]}
+
+
+def outbox_wait_seconds() -> float:
+    """How long the oldest change not yet relayed has waited (0: none waits)."""
+    oldest = OutboxEvent.objects.filter(dispatched_at__isnull=True).order_by("id") \
+        .values_list("created_at", flat=True).first()
+    return 0.0 if oldest is None else max(0.0, (timezone.now() - oldest).total_seconds())

@@ -13,7 +13,14 @@ from apps.core.api_auth import KEYS_GENERATION, generate_key, hash_key
 from apps.core.cache import bump_generation
 from apps.core.enums import Channel, ExceptionStatus
 from apps.core.errors import InvalidTransition, NotFound, ValidationFailed
-from apps.core.models import ApiClient, AuditEntry, ExceptionItem, OutboxEvent, SignInFailure
+from apps.core.models import (
+    ApiClient,
+    AuditEntry,
+    ExceptionItem,
+    OutboxEvent,
+    SignInFailure,
+    WorkerHeartbeat,
+)
 
 
 def create_api_client(*, name: str, channel: str, actor_label: str = "") -> tuple[ApiClient, str]:
@@ -65,6 +72,18 @@ def forget_sign_in_failures(*, username: str) -> None:
     """A successful sign-in: the account's failures are forgotten (other accounts' failures
     from the same address still count)."""
     SignInFailure.objects.filter(username=username.lower()).delete()
+
+
+HEARTBEAT_ROWS_KEPT_FOR = timedelta(hours=1)
+
+
+def record_worker_heartbeat(*, worker: str, started_at) -> None:
+    """A worker process is alive now. Rows of processes gone for an hour are dropped (each
+    restart or recycled worker is a new process, with a row of its own)."""
+    now = timezone.now()
+    WorkerHeartbeat.objects.update_or_create(
+        worker=worker, defaults={"beat_at": now}, create_defaults={"started_at": started_at, "beat_at": now})
+    WorkerHeartbeat.objects.filter(beat_at__lt=now - HEARTBEAT_ROWS_KEPT_FOR).delete()
 
 
 def write_outbox(*, topic: str, aggregate_type: str, aggregate_id: int, payload: dict) -> OutboxEvent:

@@ -143,7 +143,7 @@ def test_drift_within_the_threshold_is_repaired_and_beyond_it_is_flagged(shop, s
     assert drift.status == "resolved"
 
 
-def test_metrics_and_health(client, shop, synced):
+def test_metrics_and_health(client, shop, synced, worker_alive):
     Delivery.objects.create(platform="square", kind="push_stock", subject_key="stock:x", location=shop.oak,
                             variant_id=shop.taco.pk, next_attempt_at=timezone.now())
     ExceptionItem.objects.create(kind="oversold", title="t")
@@ -161,6 +161,7 @@ def test_metrics_and_health(client, shop, synced):
 
 
 def test_health_fails_when_changes_wait_in_the_outbox_with_no_worker_to_fan_them_out(client, shop, synced,
+                                                                                    worker_alive,
                                                                                     settings):
     settings.HEALTH_MAX_PENDING_AGE_SECONDS = 300
     OutboxEvent.objects.update(dispatched_at=timezone.now())
