@@ -12,10 +12,14 @@ from django.views.decorators.http import require_GET, require_POST
 from apps.connectors.adapters import webhooks_module
 from apps.connectors.enums import Platform
 from apps.connectors.metrics import render_metrics, sync_health
-from apps.connectors.services.intake import store_events
+from apps.connectors.services.intake import store_events, store_unreadable
 from apps.core.errors import error_body
 
-MAX_WEBHOOK_BYTES = 1_000_000
+
+def unreadable_reason(error: Exception) -> str:
+    if isinstance(error, KeyError):
+        return f"Cannot read this event: no {error} field"
+    return f"Cannot read this event: {error}"
 
 
 @csrf_exempt
@@ -24,9 +28,7 @@ def webhook(request, platform: str):
     """Verify on the raw bytes, store, answer 2xx; the sync loop applies the events."""
     if platform not in Platform.values:
         return JsonResponse(error_body("not_found", f"No webhooks for {platform!r}."), status=404)
-    body = request.body
-    if len(body) > MAX_WEBHOOK_BYTES:
-        return JsonResponse(error_body("too_large", "Webhook body too large."), status=413)
+    body = request.body  # RequestLimitsMiddleware has bounded its size
     module = webhooks_module(platform)
     headers = dict(request.headers)
     challenge = getattr(module, "challenge", None)
@@ -36,8 +38,10 @@ def webhook(request, platform: str):
         return JsonResponse(error_body("bad_signature", "Signature verification failed."), status=401)
     try:
         envelopes = module.parse(body, headers)
-    except (ValueError, KeyError, TypeError) as error:
-        return JsonResponse(error_body("malformed_webhook", f"Cannot read this event: {error}"), status=400)
+    except (ValueError, KeyError, TypeError, AttributeError) as error:
+        # Signed by the platform yet senseless: a 4xx or 5xx would only bring it back for hours.
+        store_unreadable(platform=platform, body=body, headers=headers, reason=unreadable_reason(error))
+        return JsonResponse({"received": 1, "new": 0, "unreadable": 1})
     stored = store_events(platform=platform, envelopes=envelopes, body=body, headers=headers, verified=True)
     return JsonResponse({"received": len(envelopes), "new": len(stored)})
 

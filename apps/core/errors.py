@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.http import Http404, JsonResponse
 from rest_framework import exceptions as drf_exceptions
 from rest_framework.response import Response
@@ -72,6 +73,18 @@ class RequestInProgress(Conflict):
 class Busy(DomainError):
     status = 503
     code = "busy"
+
+
+class MalformedBody(DomainError):
+    """A body refused before any view reads it (see apps/core/strict_json.py)."""
+
+    code = "malformed_json"
+
+    @classmethod
+    def from_rejection(cls, rejected) -> MalformedBody:
+        error = cls(rejected.detail, field=rejected.field)
+        error.status, error.code = rejected.status, rejected.code
+        return error
 
 
 def error_body(code: str, detail: str, field: str | None = None) -> dict:
@@ -140,6 +153,11 @@ def api_exception_handler(exc, context):
         return Response(error_body(exc.default_code, str(exc.detail)), status=exc.status_code)
     if isinstance(exc, Http404):
         return Response(error_body("not_found", "Not found."), status=404)
+    if isinstance(exc, RequestDataTooBig):
+        return Response(error_body("payload_too_large", "The body is larger than this server takes."),
+                        status=413)
+    if isinstance(exc, SuspiciousOperation):  # e.g. too many fields: the request, not us
+        return Response(error_body("bad_request", "The request could not be read."), status=400)
     logger.exception("unhandled error in API view", exc_info=exc)
     return Response(error_body("server_error", "An unexpected error occurred."), status=500)
 

@@ -42,6 +42,9 @@ def validate_key(key: str | None) -> str:
     if len(key) > MAX_KEY_LENGTH:
         raise ValidationFailed(f"Idempotency-Key is longer than {MAX_KEY_LENGTH} characters.",
                                field="Idempotency-Key")
+    if not key.isprintable():  # NUL cannot be stored; other control characters are typos
+        raise ValidationFailed("Idempotency-Key holds a control character.", field="Idempotency-Key",
+                               extra={"code": "invalid_characters"})
     return key.strip()
 
 

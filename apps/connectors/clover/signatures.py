@@ -7,7 +7,8 @@ code into the dashboard.
 """
 
 import hmac
-import json
+
+from apps.core.strict_json import loads_strict
 
 HEADER = "X-Clover-Auth"
 
@@ -21,8 +22,8 @@ def verify(auth_code: str, header_value: str | None) -> bool:
 def is_verification_request(body: bytes) -> str | None:
     """The verificationCode if `body` is Clover's one-off verification POST, else None."""
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = loads_strict(body)
+    except ValueError:
         return None
     if not isinstance(payload, dict) or set(payload) != {"verificationCode"}:
         return None

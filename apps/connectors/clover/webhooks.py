@@ -10,7 +10,6 @@ answers it and logs the code for the operator to paste into the dashboard.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections import Counter
 from dataclasses import dataclass
@@ -33,12 +32,14 @@ from apps.connectors.services.intake import (
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    UnreadablePayload,
     connected_link,
     header,
     record_platform_order,
     record_platform_stock,
 )
 from apps.core.enums import Channel
+from apps.core.strict_json import loads_strict
 from apps.orders.enums import FulfillmentType
 
 logger = logging.getLogger(__name__)
@@ -61,14 +62,20 @@ def verify(body: bytes, headers: dict) -> bool:
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
-    merchants = json.loads(body).get("merchants")
+    message = loads_strict(body)
+    merchants = message.get("merchants") if isinstance(message, dict) else None
     if not isinstance(merchants, dict):
-        raise ValueError("merchants must be an object")
+        raise UnreadablePayload("merchants must be an object")
+    if not all(isinstance(events, list) for events in merchants.values()):
+        raise UnreadablePayload("each merchant's events must be a list")
     return [_envelope(merchant_id, event) for merchant_id, events in merchants.items() for event in events]
 
 
 def _envelope(merchant_id: str, event: dict) -> EventEnvelope:
-    object_id, kind, ts = event["objectId"], event["type"], int(event["ts"])
+    object_id, kind, ts = event["objectId"], event["type"], event["ts"]
+    if not (isinstance(object_id, str) and isinstance(kind, str) and isinstance(ts, int)
+            and not isinstance(ts, bool)):
+        raise UnreadablePayload("objectId and type must be strings, ts an integer")
     return EventEnvelope(
         event_id=f"{merchant_id}:{object_id}:{kind}:{ts}", topic=f"{object_id.partition(':')[0]}.{kind}",
         payload={"merchantId": merchant_id, "objectId": object_id, "type": kind, "ts": ts},
@@ -76,7 +83,10 @@ def _envelope(merchant_id: str, event: dict) -> EventEnvelope:
 
 
 def clover_time(ms: int) -> datetime:
-    return datetime.fromtimestamp(ms / 1000, UTC)
+    try:
+        return datetime.fromtimestamp(ms / 1000, UTC)
+    except (OverflowError, OSError):
+        raise UnreadablePayload(f"{ms} is not a time in milliseconds") from None
 
 
 def prepare(event: InboundEvent) -> dict:
@@ -87,6 +97,9 @@ def prepare(event: InboundEvent) -> dict:
         raise SkipEvent(f"{payload['objectId']} deleted at Clover")
     link = connected_link(PLATFORM, payload["merchantId"])
     _skip_without_fetching(event, key, object_id)
+    if key == "I" and variant_for_external_id(platform=PLATFORM, external_id=object_id,
+                                              location_id=link.location_id) is None:
+        raise UnmappedItems([object_id])  # as on the other three, and without spending a fetch
     if key == "I":
         return {"item": _as_it_is_now(link, event, key, object_id)}
     if key == "O":

@@ -7,9 +7,10 @@ so one bad record becomes an exception and the others flow.
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
@@ -27,20 +28,47 @@ from apps.connectors.selectors import (
 from apps.connectors.services.stock_sync import count_platform_sale
 from apps.core.enums import ExceptionKind
 from apps.core.services import open_exception, resolve_exceptions_by_key
+from apps.core.strict_json import storable_text
 from apps.inventory.services import apply_platform_count, set_item_86d
 from apps.orders import services as orders
 
 logger = logging.getLogger(__name__)
 
 
+class UnreadablePayload(ValueError):
+    """A delivery whose signature holds but whose content makes no sense as events."""
+
+
 @dataclass(frozen=True)
 class EventEnvelope:
-    """One event inside a delivery (a Clover POST can carry several)."""
+    """One event inside a delivery (a Clover POST can carry several). A platform module's
+    `parse` builds these from the platform's JSON, so the types are checked here, once."""
 
     event_id: str
     topic: str
     payload: dict
     occurred_at: datetime | None = None
+
+    def __post_init__(self):
+        if not isinstance(self.event_id, str) or not self.event_id:
+            raise UnreadablePayload("the event id is not a string")
+        if not isinstance(self.topic, str):
+            raise UnreadablePayload("the event type is not a string")
+        if not isinstance(self.payload, dict):
+            raise UnreadablePayload("the event is not a JSON object")
+        if self.occurred_at is not None:
+            object.__setattr__(self, "occurred_at", _storable_moment(self.occurred_at))
+
+
+def _storable_moment(moment) -> datetime:
+    if not isinstance(moment, datetime):
+        raise UnreadablePayload("the event time is not a time")
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:  # year 1 with a positive offset: before what a datetime holds
+        raise UnreadablePayload("the event time is out of range") from None
 
 
 class SkipEvent(Exception):
@@ -68,6 +96,37 @@ def header(headers: dict, name: str) -> str | None:
     return next((value for key, value in headers.items() if key.lower() == name.lower()), None)
 
 
+UNREADABLE_TOPIC = "unreadable"
+
+
+def storable_headers(headers: dict) -> dict:
+    """Headers as a jsonb column takes them (NUL written as an escape)."""
+    return {storable_text(str(name)): storable_text(str(value)) for name, value in headers.items()}
+
+
+def store_unreadable(*, platform: str, body: bytes, headers: dict, reason: str) -> None:
+    """A verified delivery that does not read as events: kept whole and acknowledged (the
+    platform would only send it again for hours), and put in the queue for a person at
+    once, as no retry can make sense of it. A redelivery of the same bytes only counts."""
+    event_id = f"{UNREADABLE_TOPIC}:{hashlib.sha256(body).hexdigest()}"
+    reason = storable_text(reason)[:2000]
+    with transaction.atomic():
+        event, created = InboundEvent.objects.get_or_create(
+            platform=platform, event_id=event_id,
+            defaults={"topic": UNREADABLE_TOPIC, "headers": storable_headers(headers), "body": body,
+                      "payload": {}, "verified": True, "status": InboundStatus.FAILED,
+                      "last_error": reason, "processed_at": timezone.now()},
+        )
+        if not created:
+            InboundEvent.objects.filter(pk=event.pk).update(deliveries=F("deliveries") + 1)
+            return
+        open_exception(
+            kind=ExceptionKind.INBOUND_FAILED, title=f"{platform} sent an event Concord cannot read",
+            detail=reason, platform=platform, dedupe_key=f"inbound:{event.pk}",
+            data={"inbound_event_id": event.pk, "event_id": event_id},
+        )
+
+
 def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, headers: dict,
                  verified: bool) -> list[int]:
     """Store each event once (a redelivery only counts); returns ids still to process."""
@@ -76,7 +135,7 @@ def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, 
         with transaction.atomic():
             event, created = InboundEvent.objects.select_for_update().get_or_create(
                 platform=platform, event_id=envelope.event_id[:255],
-                defaults={"topic": envelope.topic[:100], "headers": headers, "body": body,
+                defaults={"topic": envelope.topic[:100], "headers": storable_headers(headers), "body": body,
                           "payload": envelope.payload, "verified": verified,
                           "occurred_at": envelope.occurred_at},
             )

@@ -16,7 +16,6 @@ picked up there ("pickup").
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 
 from django.conf import settings
@@ -29,6 +28,7 @@ from apps.connectors.services.intake import (
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    UnreadablePayload,
     connected_link,
     header,
     record_platform_order,
@@ -38,6 +38,7 @@ from apps.connectors.shopify import signatures
 from apps.connectors.shopify.adapter import PLATFORM
 from apps.core.errors import ValidationFailed
 from apps.core.money import from_decimal
+from apps.core.strict_json import loads_strict
 from apps.customers.services import normalize_phone
 from apps.orders.services import CustomerInput
 
@@ -53,9 +54,9 @@ def verify(body: bytes, headers: dict) -> bool:
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
-    payload = json.loads(body)
+    payload = loads_strict(body)
     if not isinstance(payload, dict):
-        raise ValueError("the body is not a JSON object")
+        raise UnreadablePayload("the body is not a JSON object")
     webhook_id = header(headers, "X-Shopify-Webhook-Id")
     topic = header(headers, "X-Shopify-Topic")
     if not webhook_id or not topic:
@@ -78,6 +79,8 @@ def handle(event: InboundEvent) -> str:
 def shopify_time(value: str | None) -> datetime | None:
     if not value:
         return None
+    if not isinstance(value, str):
+        raise UnreadablePayload(f"{value!r} is not a time")
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 

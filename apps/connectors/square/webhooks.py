@@ -8,7 +8,6 @@ the poller stores whole orders as "order.polled" events that take the same path.
 
 from __future__ import annotations
 
-import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -24,6 +23,7 @@ from apps.connectors.services.intake import (
     PlatformLine,
     PlatformOrder,
     SkipEvent,
+    UnreadablePayload,
     connected_link,
     header,
     record_platform_order,
@@ -40,6 +40,7 @@ from apps.connectors.square.adapter import (
     whole_sold,
 )
 from apps.core.errors import ValidationFailed
+from apps.core.strict_json import loads_strict
 from apps.customers.services import normalize_phone
 from apps.orders.services import CustomerInput
 
@@ -59,7 +60,9 @@ def verify(body: bytes, headers: dict) -> bool:
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
-    message = json.loads(body)
+    message = loads_strict(body)
+    if not isinstance(message, dict):
+        raise UnreadablePayload("the body is not a JSON object")
     return [EventEnvelope(event_id=message["event_id"], topic=message["type"], payload=message,
                           occurred_at=square_time(message.get("created_at")))]
 
@@ -79,6 +82,8 @@ def handle(event: InboundEvent) -> str:
 def square_time(value: str | None) -> datetime | None:
     if not value:
         return None
+    if not isinstance(value, str):
+        raise UnreadablePayload(f"{value!r} is not a time")
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 

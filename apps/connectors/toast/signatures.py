@@ -8,8 +8,9 @@ that decides it, so a correction touches nothing else.
 import base64
 import hashlib
 import hmac
-import json
 from collections.abc import Mapping
+
+from apps.core.strict_json import loads_strict
 
 HEADER = "Toast-Signature"
 TIMESTAMP_HEADER = "Toast-Timestamp"
@@ -36,8 +37,8 @@ def timestamp_from(body: bytes, headers: Mapping[str, str]) -> str | None:
     is the fallback. Returns None when neither is present.
     """
     try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+        payload = loads_strict(body)
+    except ValueError:
         payload = None
     if isinstance(payload, dict) and isinstance(payload.get("timestamp"), str):
         return payload["timestamp"]

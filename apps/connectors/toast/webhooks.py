@@ -8,7 +8,6 @@ go through the same intake.
 
 from __future__ import annotations
 
-import json
 import logging
 from datetime import UTC, datetime
 
@@ -25,6 +24,7 @@ from apps.connectors.services.intake import (
     PlatformOrder,
     SkipEvent,
     UnmappedItems,
+    UnreadablePayload,
     connected_link,
     header,
     record_platform_order,
@@ -34,6 +34,7 @@ from apps.connectors.toast import signatures
 from apps.core.enums import Channel
 from apps.core.errors import ValidationFailed
 from apps.core.money import from_decimal
+from apps.core.strict_json import loads_strict
 from apps.customers.services import normalize_phone
 from apps.orders.enums import FulfillmentType
 from apps.orders.services import CustomerInput
@@ -58,7 +59,9 @@ def verify(body: bytes, headers: dict) -> bool:
 
 
 def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
-    message = json.loads(body)
+    message = loads_strict(body)
+    if not isinstance(message, dict):
+        raise UnreadablePayload("the body is not a JSON object")
     topic = f"{message['eventCategory']}.{message.get('eventType', '')}"
     return [EventEnvelope(event_id=message["guid"], topic=topic, payload=message,
                           occurred_at=toast_time(message.get("timestamp")))]
@@ -76,6 +79,8 @@ def toast_time(value: str | None) -> datetime | None:
     """Toast's `2021-07-30T11:57:46.235+0000` or a webhook's ISO-8601 UTC timestamp."""
     if not value:
         return None
+    if not isinstance(value, str):
+        raise UnreadablePayload(f"{value!r} is not a time")
     text = value.replace("Z", "+00:00")
     if len(text) > 5 and text[-5] in "+-" and text[-4:].isdigit():
         text = f"{text[:-2]}:{text[-2:]}"
