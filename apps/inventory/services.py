@@ -9,6 +9,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from apps.core import topics
 from apps.core.errors import ValidationFailed
 from apps.core.services import record_audit, write_outbox
 from apps.inventory.enums import MovementReason
@@ -202,9 +203,10 @@ def set_safety_stock(*, location_id: int, variant_id: int, safety_stock: int, ac
 
 
 def _announce_stock_change(level: StockLevel, *, cause: str) -> None:
-    write_outbox(topic="stock.changed", aggregate_type="StockLevel", aggregate_id=level.pk,
-                 payload={"location_id": level.location_id, "variant_id": level.variant_id,
-                          "cause": cause})
+    payload: topics.StockChangedPayload = {"location_id": level.location_id, "variant_id": level.variant_id,
+                                           "cause": cause}
+    write_outbox(topic=topics.STOCK_CHANGED, aggregate_type="StockLevel", aggregate_id=level.pk,
+                 payload=payload)
 
 
 def upsert_location(*, code: str, name: str, timezone_name: str, currency: str = "USD"):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from apps.core import topics
 from apps.core.errors import InvalidTransition, ValidationFailed
 from apps.core.idempotency import IdempotentResult, run_idempotent
 from apps.core.services import open_exception, record_audit, write_outbox
@@ -229,7 +230,7 @@ def _create_reserved_order(*, client, order: OrderInput, location: Location,
                       else PaymentStatus.PAID)
     payments = [Payment.objects.create(order=record, tender_type=order.tender_type,
                                        status=payment_status, amount=total, currency=currency)]
-    _announce(record, "order.created", priced)
+    _announce(record, topics.ORDER_CREATED, priced)
     record_audit(action="order.placed", obj=record, actor_client=client)
     # Last: the stock rows are the contended locks, held for the shortest time.
     stock.reserve_stock(
@@ -254,9 +255,9 @@ def _announce(record: Order, topic: str, priced: list[PricedLine] | None = None)
         priced_variant_ids = sorted({line.variant_id for line in record.lines.all()})
     else:
         priced_variant_ids = sorted({line.variant.id for line in priced})
-    payload = {"order_id": record.pk, "channel": record.channel, "location_id": record.location_id,
-               "status": record.status, "source_name": record.source_name}
-    payload["variant_ids"] = priced_variant_ids
+    payload: topics.OrderPayload = {
+        "order_id": record.pk, "channel": record.channel, "location_id": record.location_id,
+        "status": record.status, "source_name": record.source_name, "variant_ids": priced_variant_ids}
     write_outbox(topic=topic, aggregate_type="Order", aggregate_id=record.pk, payload=payload)
 
 
@@ -349,7 +350,7 @@ def _record_external(order: ExternalOrderInput, location: Location) -> Order:
     Payment.objects.create(order=record, tender_type=order.tender_type, status=PaymentStatus.PAID,
                            amount=record.total_amount, currency=currency,
                            platform=order.source_name, reference=order.external_id)
-    _announce(record, "order.recorded", priced)
+    _announce(record, topics.ORDER_RECORDED, priced)
     shortfalls = stock.record_stock_facts(
         requests=[stock.StockRequest(line.variant.level_id, line.quantity) for line in priced],
         reserved=not order.already_fulfilled, order_id=record.pk,
@@ -405,7 +406,7 @@ def mark_order_ready(*, order_id: int, client=None, user=None, actor: str = "") 
     """`client`: the API client acting, which may move only the orders it may see."""
     with transaction.atomic(savepoint=False):
         order = _transition(order_id=order_id, to=OrderStatus.READY, client=client)
-        _announce(order, "order.ready")
+        _announce(order, topics.ORDER_READY)
         record_audit(action="order.ready", obj=order, actor_client=client, actor_user=user,
                      actor_label=actor)
     return order
@@ -418,7 +419,7 @@ def fulfill_order(*, order_id: int, client=None, user=None, actor: str = "") -> 
         if order.stock_mode == StockMode.RESERVED:
             stock.settle_reserved_stock(requests=_stock_requests(order), order_id=order.pk,
                                         fulfilled=True, actor=actor)
-        _announce(order, "order.fulfilled")
+        _announce(order, topics.ORDER_FULFILLED)
         record_audit(action="order.fulfilled", obj=order, actor_client=client, actor_user=user,
                      actor_label=actor)
     return order
@@ -436,7 +437,7 @@ def cancel_order(*, order_id: int, client=None, actor: str = "", reason: str = "
         Payment.objects.filter(order=order, status=PaymentStatus.PENDING).update(
             status=PaymentStatus.VOIDED
         )
-        _announce(order, "order.canceled")
+        _announce(order, topics.ORDER_CANCELED)
         record_audit(action="order.canceled", obj=order, actor_client=client, actor_user=user,
                      actor_label=actor, data={"reason": reason})
     return order
