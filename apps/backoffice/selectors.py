@@ -125,11 +125,24 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
         entries.append(TimelineEntry(event.created_at, title, detail))
     entries += [_delivery_entry(delivery) for delivery in list_order_deliveries(order.pk)]
     for entry in AuditEntry.objects.filter(object_type="Order", object_id=str(order.pk)).select_related(
-            "actor_user"):
-        who = entry.actor_user.username if entry.actor_user else entry.actor_label or "the system"
+            "actor_user", "actor_client"):
         reason = entry.data.get("reason") if isinstance(entry.data, dict) else ""
-        entries.append(TimelineEntry(entry.created_at, f"{entry.action} by {who}", reason or ""))
+        entries.append(TimelineEntry(entry.created_at, f"{_action_name(entry.action)} by {_actor(entry)}",
+                                     reason or ""))
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def _action_name(action: str) -> str:
+    """"order.canceled" -> "Canceled"."""
+    return action.rpartition(".")[2].replace("_", " ").capitalize()
+
+
+def _actor(entry: AuditEntry) -> str:
+    if entry.actor_user:
+        return entry.actor_user.username
+    if entry.actor_client:
+        return entry.actor_client.name
+    return entry.actor_label or "the system"
 
 
 def _delivery_entry(delivery: Delivery) -> TimelineEntry:

@@ -97,7 +97,7 @@ def test_cancel_with_a_reason_is_audited_and_an_illegal_move_is_explained(phone_
     page = client.post(f"/orders/{phone_order.pk}/fulfill/", follow=True).content.decode()
     assert "is canceled; it cannot become fulfilled" in page
     timeline = client.get(f"/orders/{phone_order.pk}/timeline/").content.decode()
-    assert "order.canceled by customer_service-all" in timeline
+    assert "Canceled by customer_service-all" in timeline
 
 
 def test_finance_reads_orders_but_moves_none(phone_order, signed_in):
