@@ -27,6 +27,7 @@ from apps.connectors.selectors import (
 )
 from apps.connectors.services.stock_sync import count_platform_sale
 from apps.core.enums import ExceptionKind
+from apps.core.redaction import credential_free_headers
 from apps.core.services import open_exception, resolve_exceptions_by_key
 from apps.core.strict_json import storable_text
 from apps.inventory.services import apply_platform_count, set_item_86d
@@ -100,8 +101,10 @@ UNREADABLE_TOPIC = "unreadable"
 
 
 def storable_headers(headers: dict) -> dict:
-    """Headers as a jsonb column takes them (NUL written as an escape)."""
-    return {storable_text(str(name)): storable_text(str(value)) for name, value in headers.items()}
+    """Headers as a jsonb column takes them (NUL written as an escape), without credentials
+    (Authorization, X-Clover-Auth, signatures): a stored event must not hand them on."""
+    return {storable_text(str(name)): storable_text(str(value))
+            for name, value in credential_free_headers(headers).items()}
 
 
 def store_unreadable(*, platform: str, body: bytes, headers: dict, reason: str) -> None:
