@@ -1,16 +1,13 @@
-"""What the delivery engine asks of each platform, and where each platform's code lives.
+"""What the delivery engine asks of each platform's adapter, and the values they exchange.
 
 Each platform package (shopify/, square/, toast/, clover/) has an `adapter.py` with a
-class `Adapter(BaseAdapter)` for outbound work and a `webhooks.py` module for inbound
-work. The engine and the intake services only ever talk to these two surfaces.
+class `Adapter(BaseAdapter)` for outbound work; `platforms.py` names it, with the
+platform's other parts (inbound handler, poller, catalog reader).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib import import_module
-
-from apps.connectors.enums import Platform
 
 
 @dataclass(frozen=True)
@@ -90,13 +87,3 @@ class BaseAdapter:
         """The platform's current count per variant id."""
         raise NotImplementedError
 
-
-def adapter_for(connection) -> BaseAdapter:
-    module = import_module(f"apps.connectors.{connection.platform}.adapter")
-    return module.Adapter(connection)
-
-
-def webhooks_module(platform: str):
-    if platform not in Platform.values:
-        raise LookupError(platform)
-    return import_module(f"apps.connectors.{platform}.webhooks")

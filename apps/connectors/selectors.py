@@ -8,18 +8,14 @@ from django.db.models import Q
 
 from apps.connectors.adapters import ItemRef
 from apps.connectors.enums import CONCORD, DeliveryKind, DeliveryStatus, Domain, Platform
+from apps.connectors.injection_rule import undispatched_rows_owed_to
 from apps.connectors.models import ChannelBuffer, Delivery, ExternalMapping, OwnershipRule, PlatformConnection
 from apps.core.cache import ttl_memo
-from apps.core.enums import Channel
-from apps.core.models import OutboxEvent
 from apps.orders.selectors import units_by_variant
 
 if TYPE_CHECKING:
     from apps.inventory.models import StockLevel
 
-# Web and phone orders go to the POS of their store unless they came from it (routing).
-INJECTED_TOPICS = ("order.created", "order.recorded")
-INJECTED_CHANNELS = (Channel.WEB, Channel.PHONE)
 
 
 def active_connections():
@@ -85,17 +81,15 @@ def units_awaiting_injection(*, link: PlatformConnection, variant_ids=None) -> d
     """Units on orders still on their way to this POS. It takes them off its own count
     when the order lands; until then its count still holds them, and a push must not
     take them off first (the landing would take them off a second time). On their way:
-    a delivery pending or in flight, or an order whose outbox row is not fanned out yet;
+    a delivery pending or in flight, or an order owed to it (`injection_rule`) whose
+    outbox row is not fanned out yet;
     one statement reads both, so an order moving from one to the other is seen once."""
     if not link.receives_orders:
         return {}
     on_the_way = Delivery.objects.filter(
         platform=link.platform, location_id=link.location_id, kind=DeliveryKind.INJECT_ORDER,
         status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT]).values("order_id")
-    not_routed_yet = OutboxEvent.objects.filter(
-        dispatched_at__isnull=True, topic__in=INJECTED_TOPICS, payload__location_id=link.location_id,
-        payload__channel__in=INJECTED_CHANNELS,
-    ).exclude(payload__source_name__iexact=link.get_platform_display()).values("aggregate_id")
+    not_routed_yet = undispatched_rows_owed_to(link).values("aggregate_id")
     return units_by_variant(order_ids=Q(order_id__in=on_the_way) | Q(order_id__in=not_routed_yet),
                             variant_ids=variant_ids)
 

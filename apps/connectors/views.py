@@ -9,9 +9,9 @@ from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 
-from apps.connectors.adapters import webhooks_module
 from apps.connectors.enums import Platform
 from apps.connectors.metrics import render_metrics, sync_health
+from apps.connectors.platforms import connector_platform
 from apps.connectors.services.intake import store_events, store_unreadable
 from apps.core.errors import error_body
 
@@ -29,15 +29,14 @@ def webhook(request, platform: str):
     if platform not in Platform.values:
         return JsonResponse(error_body("not_found", f"No webhooks for {platform!r}."), status=404)
     body = request.body  # RequestLimitsMiddleware has bounded its size
-    module = webhooks_module(platform)
+    inbound = connector_platform(platform).inbound
     headers = dict(request.headers)
-    challenge = getattr(module, "challenge", None)
-    if challenge is not None and (answer := challenge(body, headers)) is not None:
+    if inbound.challenge is not None and (answer := inbound.challenge(body, headers)) is not None:
         return answer
-    if not module.verify(body, headers):
+    if not inbound.verify(body, headers):
         return JsonResponse(error_body("bad_signature", "Signature verification failed."), status=401)
     try:
-        envelopes = module.parse(body, headers)
+        envelopes = inbound.parse(body, headers)
     except (ValueError, KeyError, TypeError, AttributeError) as error:
         # Signed by the platform yet senseless: a 4xx or 5xx would only bring it back for hours.
         store_unreadable(platform=platform, body=body, headers=headers, reason=unreadable_reason(error))

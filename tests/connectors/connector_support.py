@@ -6,9 +6,9 @@ from __future__ import annotations
 import requests
 from django.utils import timezone
 
-from apps.connectors.adapters import adapter_for
 from apps.connectors.enums import DeliveryStatus, InboundStatus
 from apps.connectors.models import Delivery, InboundEvent
+from apps.connectors.platforms import adapter_for
 from apps.connectors.selectors import item_refs, modifier_refs
 from apps.connectors.services.injection import order_reference
 from apps.connectors.tasks import sync_once

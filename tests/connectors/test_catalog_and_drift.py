@@ -1,7 +1,7 @@
 """Catalog mapping with ownership, large pulls with progress, drift repair, metrics."""
 
-import sys
 import types
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
@@ -16,6 +16,7 @@ from apps.connectors.models import (
     PlatformConnection,
     StockSyncState,
 )
+from apps.connectors.platforms import CatalogReader, connector_platform
 from apps.connectors.services import catalog_sync
 from apps.connectors.services.catalog_sync import CatalogItem
 from apps.connectors.services.drift import detect_drift_at
@@ -26,13 +27,15 @@ from tests.factories import ProductFactory
 
 @pytest.fixture
 def fake_catalog(monkeypatch):
-    """A platform catalog module (the part a platform package supplies) serving `items`."""
-    module = types.ModuleType("apps.connectors.square.catalog")
-    module.CATALOG_PER_LOCATION = False
-    module.items = []
+    """A platform catalog reader (the part a platform package supplies) serving `items`."""
+    module = types.SimpleNamespace(items=[])
     module.catalog_size = lambda link: len(module.items)
     module.iter_catalog = lambda link: iter(module.items)
-    monkeypatch.setitem(sys.modules, "apps.connectors.square.catalog", module)
+    reader = CatalogReader(size=lambda link: module.catalog_size(link),
+                           items=lambda link: module.iter_catalog(link), per_location=False)
+    square_platform = connector_platform("square")
+    monkeypatch.setattr(catalog_sync, "connector_platform",
+                        lambda platform: replace(square_platform, catalog=reader))
     monkeypatch.setattr("apps.connectors.services.stock_sync.adapter_for", ScriptedPlatform)
     ScriptedPlatform.counts = {}
     return module

@@ -1,11 +1,13 @@
 """Inbound facts: late events count at the time they happened; stale counts are ignored."""
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 from django.utils import timezone
 
 from apps.connectors.models import ExternalMapping, PlatformConnection, StockSyncState
+from apps.connectors.platforms import connector_platform
 from apps.connectors.services import intake
 from apps.connectors.services.intake import (
     PlatformLine,
@@ -63,7 +65,6 @@ def test_a_sale_of_an_unmapped_item_is_refused_whole(shop, square):
 
 
 def test_a_stored_event_can_be_replayed_with_the_same_outcome(shop, square, monkeypatch, capsys):
-    import types
 
     from django.core.management import call_command
 
@@ -76,8 +77,9 @@ def test_a_stored_event_can_be_replayed_with_the_same_outcome(shop, square, monk
             lines=[PlatformLine(1, "sq-TACO")], placed_at=timezone.now(), channel="register",
             fulfillment_type="in_store", already_fulfilled=True))
 
-    monkeypatch.setattr("apps.connectors.adapters.webhooks_module",
-                        lambda platform: types.SimpleNamespace(handle=handle))
+    square_platform = connector_platform("square")
+    monkeypatch.setattr(intake, "connector_platform", lambda platform: replace(
+        square_platform, inbound=replace(square_platform.inbound, handle=handle)))
     event = InboundEvent.objects.create(platform="square", event_id="e-1", topic="order.created",
                                         body=b"{}", payload={"order": "sq-77"}, verified=True)
     call_command("replay_event", str(event.pk))

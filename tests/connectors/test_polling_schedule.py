@@ -2,13 +2,14 @@
 interval, whichever worker gets there first; Toast (polling is its path) more often than
 Square and Clover (their webhooks bring the sales, polling is the backstop)."""
 
+from dataclasses import replace
 from datetime import timedelta
-from types import SimpleNamespace
 
 import pytest
 from django.utils import timezone
 
 from apps.connectors.models import PlatformConnection
+from apps.connectors.platforms import ConnectorPlatform, connector_platform
 from apps.connectors.services import polling
 from apps.demo import dev_credentials
 
@@ -20,8 +21,15 @@ def polled(shop, settings, monkeypatch):
     settings.TOAST_BASE_URL = settings.CLOVER_BASE_URL = "http://127.0.0.1:9"  # never called
     settings.POLL_INTERVAL_SECONDS, settings.POLL_BACKSTOP_SECONDS = 5, 30
     calls = []
-    monkeypatch.setattr(polling, "import_module",
-                        lambda name: SimpleNamespace(poll=lambda link: calls.append(link.platform) or 0))
+
+    def counting_poller(platform: str) -> ConnectorPlatform:
+        declared = connector_platform(platform)
+        if declared.poller is None:
+            return declared
+        return replace(declared, poller=replace(declared.poller,
+                                                poll=lambda link: calls.append(link.platform) or 0))
+
+    monkeypatch.setattr(polling, "connector_platform", counting_poller)
     for platform in ("toast", "clover"):
         PlatformConnection.objects.create(platform=platform, location=shop.oak, external_location_id=platform)
     return calls

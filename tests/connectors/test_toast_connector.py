@@ -10,9 +10,10 @@ import pytest
 import requests
 from django.utils import timezone
 
-from apps.connectors.adapters import StockPush, adapter_for
+from apps.connectors.adapters import StockPush
 from apps.connectors.enums import DeliveryKind
 from apps.connectors.models import Delivery, ExternalMapping, InboundEvent
+from apps.connectors.platforms import adapter_for
 from apps.connectors.selectors import item_refs
 from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
 from apps.connectors.toast import poller

@@ -19,6 +19,7 @@ from django.utils import timezone
 from apps.catalog.models import Modifier, Variant
 from apps.connectors.enums import Domain, JobStatus
 from apps.connectors.models import ExternalMapping, PlatformConnection, SyncJob
+from apps.connectors.platforms import CatalogReader, connector_platform
 from apps.connectors.selectors import owner_of
 from apps.connectors.services.stock_sync import take_all_baselines
 from apps.core.enums import ExceptionKind
@@ -48,20 +49,18 @@ def start_catalog_pull(*, platform: str) -> SyncJob:
 
 def run_catalog_pull(job_id: int) -> SyncJob:
     """Pull every connected location's catalog from the platform; progress on the job row."""
-    from importlib import import_module
-
     job = SyncJob.objects.get(pk=job_id)
     links = list(PlatformConnection.objects.filter(platform=job.platform, is_enabled=True)
                  .select_related("location"))
-    module = import_module(f"apps.connectors.{job.platform}.catalog")
+    catalog = connector_platform(job.platform).catalog
     SyncJob.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, started_at=timezone.now(),
                                              done=0, total=0)
     pull = _Pull(job)
     try:
-        for link in _one_per_catalog(links, module):
-            job.total += module.catalog_size(link) or 0
+        for link in _one_per_catalog(links, catalog):
+            job.total += catalog.size(link) or 0
             SyncJob.objects.filter(pk=job.pk).update(total=job.total)
-            for item in module.iter_catalog(link):
+            for item in catalog.items(link):
                 pull.apply(link, item)
         pull.flush()
         pull.summary["baselines"] = sum(take_all_baselines(link) for link in links if link.pushes_stock)
@@ -76,9 +75,9 @@ def run_catalog_pull(job_id: int) -> SyncJob:
     return SyncJob.objects.get(pk=job.pk)
 
 
-def _one_per_catalog(links: list[PlatformConnection], module) -> Iterable[PlatformConnection]:
+def _one_per_catalog(links: list[PlatformConnection], catalog: CatalogReader) -> Iterable[PlatformConnection]:
     """Platforms with one catalog for all locations (Shopify, Square) are read once."""
-    if getattr(module, "CATALOG_PER_LOCATION", True):
+    if catalog.per_location:
         return links
     return links[:1]
 

@@ -1,4 +1,5 @@
-"""The delivery engine: claim due deliveries, call the platform, record what happened.
+"""The delivery engine: claim due deliveries, call the platform, record what happened
+(`outcomes`).
 
 A delivery row is the durable record. Claiming sets a lease; a worker killed mid-call
 leaves a lease that expires and the row is sent again (each platform call is idempotent
@@ -10,24 +11,28 @@ becomes an exception a person can retry, resolve or ignore.
 from __future__ import annotations
 
 import logging
-import random
 from collections import defaultdict
-from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
+from apps.connectors.locks import claim_expired_leases
 from apps.connectors.models import Delivery, PlatformConnection
-from apps.connectors.services.routing import queue_stock_pushes
+from apps.connectors.services import injection, stock_sync
+from apps.connectors.services.outcomes import (
+    append_history,
+    record_failure,
+    recount_units_of,
+    save_as_pending,
+)
 from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.errors import InvalidTransition, NotFound
 from apps.core.models import ExceptionItem, OutboxEvent
-from apps.core.services import close_exception, open_exception, record_audit, resolve_exceptions_by_key
-from apps.orders.selectors import units_by_variant
+from apps.core.services import close_exception, record_audit
 
 logger = logging.getLogger(__name__)
 
@@ -51,19 +56,14 @@ RETURNING d.id
 """
 
 
-def delivery_exception_key(subject_key: str) -> str:
-    return f"delivery:{subject_key}"
-
-
 def requeue_expired_leases() -> int:
     """In-flight rows whose worker died: send again, or drop a stock push that a newer
     pending push for the same item supersedes."""
     now = timezone.now()
-    expired = Delivery.objects.filter(status=DeliveryStatus.IN_FLIGHT, lease_expires_at__lt=now)
     with transaction.atomic():
-        rows = list(expired.select_for_update(skip_locked=True).order_by("id")[:500])
+        rows = claim_expired_leases(now=now, limit=500)
         for delivery in rows:
-            _append_history(delivery, ok=False, error="lease expired (worker stopped mid-call)")
+            append_history(delivery, ok=False, error="lease expired (worker stopped mid-call)")
             delivery.last_error = "lease expired (worker stopped mid-call)"
             delivery.lease_expires_at = None
             if _pending_twin_exists(delivery):
@@ -95,8 +95,6 @@ def run_due_deliveries(*, platform: str | None = None, limit: int = 200) -> int:
 
 
 def _send_group(platform: str, location_id: int, kind: str, deliveries: list[Delivery]) -> None:
-    from apps.connectors.services import injection, stock_sync
-
     link = PlatformConnection.objects.filter(platform=platform, location_id=location_id,
                                              is_enabled=True).select_related("location").first()
     if link is None:
@@ -122,96 +120,9 @@ def _send_group(platform: str, location_id: int, kind: str, deliveries: list[Del
                                                        code="internal_error", detail=repr(error)[:500]))
 
 
-def _append_history(delivery: Delivery, *, ok: bool, error: str = "", note: str = "") -> None:
-    entry = {"at": timezone.now().isoformat(), "attempt": delivery.attempts, "ok": ok}
-    if error:
-        entry["error"] = error[:1000]
-    if note:
-        entry["note"] = note
-    delivery.history = [*delivery.history[-19:], entry]
-
-
-def record_success(delivery: Delivery, *, external_ref: str = "", note: str = "") -> None:
-    _append_history(delivery, ok=True, note=note)
-    Delivery.objects.filter(pk=delivery.pk).update(
-        status=DeliveryStatus.DONE, done_at=timezone.now(), lease_expires_at=None,
-        external_ref=external_ref or delivery.external_ref, history=delivery.history,
-        last_error="", updated_at=timezone.now(),
-    )
-    delivery.status = DeliveryStatus.DONE
-    resolve_exceptions_by_key(dedupe_key=delivery_exception_key(delivery.subject_key),
-                              reason=f"delivery #{delivery.pk} to {delivery.platform} succeeded")
-
-
-def backoff_seconds(attempts: int, retry_after: float | None) -> float:
-    base = settings.DELIVERY_BACKOFF_BASE_SECONDS
-    delay = min(settings.DELIVERY_BACKOFF_CAP_SECONDS, base * 2 ** max(0, attempts - 1))
-    delay *= random.uniform(0.5, 1.5)
-    return max(delay, retry_after or 0.0)
-
-
-def record_failure(delivery: Delivery, error: PlatformError) -> None:
-    _append_history(delivery, ok=False, error=str(error))
-    delivery.last_error = str(error)[:2000]
-    delivery.lease_expires_at = None
-    out_of_budget = delivery.attempts >= settings.DELIVERY_MAX_ATTEMPTS
-    if error.retryable and not out_of_budget:
-        delay = backoff_seconds(delivery.attempts, error.retry_after)
-        delivery.next_attempt_at = timezone.now() + timedelta(seconds=delay)
-        if error.retry_after:
-            _hold_platform(delivery, delivery.next_attempt_at)
-        _save_as_pending(delivery)
-        return
-    with transaction.atomic():
-        delivery.status = DeliveryStatus.FAILED
-        delivery.save()
-        _recount_units_of(delivery)
-        open_exception(
-            kind=ExceptionKind.DELIVERY_FAILED,
-            title=f"{delivery.get_kind_display()} to {delivery.get_platform_display()} failed "
-                  f"({delivery.subject_key})",
-            detail=delivery.last_error, platform=delivery.platform,
-            location_code=delivery.location.code if delivery.location_id else "",
-            dedupe_key=delivery_exception_key(delivery.subject_key),
-            data={"delivery_id": delivery.pk, "kind": delivery.kind, "order_id": delivery.order_id,
-                  "variant_id": delivery.variant_id, "attempts": delivery.attempts,
-                  "history": delivery.history, "retryable": error.retryable},
-        )
-
-
-def _save_as_pending(delivery: Delivery) -> None:
-    delivery.status = DeliveryStatus.PENDING
-    try:
-        with transaction.atomic():
-            delivery.save()
-    except IntegrityError:
-        # A newer push for the same item is already waiting and will carry the newest level.
-        delivery.status = DeliveryStatus.CANCELED
-        _append_history(delivery, ok=False, note="superseded by a newer pending push")
-        delivery.save()
-
-
-def _recount_units_of(delivery: Delivery) -> None:
-    """An order stopped (or started again) being on its way to a POS: the units it holds on
-    that POS's count are pushed again (see `selectors.units_awaiting_injection`)."""
-    if delivery.kind != DeliveryKind.INJECT_ORDER or not PlatformConnection.objects.filter(
-            platform=delivery.platform, location_id=delivery.location_id, pushes_stock=True).exists():
-        return
-    queue_stock_pushes(platform=delivery.platform, location_id=delivery.location_id,
-                       variant_ids=units_by_variant(order_ids=[delivery.order_id]))
-
-
 def _pending_twin_exists(delivery: Delivery) -> bool:
     return (delivery.kind == DeliveryKind.PUSH_STOCK and Delivery.objects.filter(
         subject_key=delivery.subject_key, status=DeliveryStatus.PENDING).exclude(pk=delivery.pk).exists())
-
-
-def _hold_platform(delivery: Delivery, until) -> None:
-    """A 429 speaks for the whole platform account at that location: everything waiting
-    for it waits until Retry-After has passed."""
-    Delivery.objects.filter(platform=delivery.platform, location_id=delivery.location_id,
-                            status=DeliveryStatus.PENDING, next_attempt_at__lt=until).update(
-        next_attempt_at=until)
 
 
 # ---------------------------------------------------------------- the exception queue
@@ -235,9 +146,9 @@ def retry_failed_delivery(*, exception_id: int, user=None, actor_label: str = ""
     with transaction.atomic():
         delivery.attempts = 0
         delivery.next_attempt_at = timezone.now()
-        _append_history(delivery, ok=False, note=f"retried by {actor_label or user}")
-        _save_as_pending(delivery)
-        _recount_units_of(delivery)
+        append_history(delivery, ok=False, note=f"retried by {actor_label or user}")
+        save_as_pending(delivery)
+        recount_units_of(delivery)
         record_audit(action="delivery.retried", obj=delivery, actor_user=user, actor_label=actor_label)
     return delivery
 

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 from django.conf import settings
 
-from apps.connectors.adapters import PlatformCount, adapter_for
+from apps.connectors.adapters import PlatformCount
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
+from apps.connectors.platforms import adapter_for
 from apps.connectors.selectors import (
     active_connections,
     buffer_units,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from django.db import transaction
 from django.db.models import F
 
-from apps.connectors.adapters import adapter_for
 from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
+from apps.connectors.platforms import adapter_for
 from apps.connectors.selectors import item_refs, modifier_refs
-from apps.connectors.services.delivery import record_failure, record_success
+from apps.connectors.services.outcomes import record_failure, record_success
 from apps.connectors.services.routing import queue_stock_pushes
 from apps.orders.selectors import get_order, order_document
 

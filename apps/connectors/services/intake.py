@@ -18,7 +18,9 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.connectors.enums import InboundStatus, Platform
+from apps.connectors.locks import lock_inbound_events
 from apps.connectors.models import InboundEvent, PlatformConnection, StockSyncState
+from apps.connectors.platforms import connector_platform
 from apps.connectors.selectors import (
     buffer_units,
     connection_by_external_id,
@@ -136,7 +138,7 @@ def store_events(*, platform: str, envelopes: list[EventEnvelope], body: bytes, 
     ids = []
     for envelope in envelopes:
         with transaction.atomic():
-            event, created = InboundEvent.objects.select_for_update().get_or_create(
+            event, created = lock_inbound_events().get_or_create(
                 platform=platform, event_id=envelope.event_id[:255],
                 defaults={"topic": envelope.topic[:100], "headers": storable_headers(headers), "body": body,
                           "payload": envelope.payload, "verified": verified,
@@ -156,9 +158,7 @@ def process_inbound_event(event_id: int) -> str:
     outside any transaction of ours: a handler may call the platform (webhooks that carry
     only ids), and each domain call it makes is its own transaction and idempotent, so an
     event interrupted half way is simply applied again. A platform module may also fetch
-    in `prepare(event)`; the handler finds the result on `event.prepared`."""
-    from apps.connectors.adapters import webhooks_module
-
+    in its `prepare(event)`; the handler finds the result on `event.prepared`."""
     now = timezone.now()
     claimed = InboundEvent.objects.filter(
         Q(claimed_until__isnull=True) | Q(claimed_until__lt=now), pk=event_id, status=InboundStatus.PENDING,
@@ -167,10 +167,10 @@ def process_inbound_event(event_id: int) -> str:
     if not claimed:
         return "not pending"
     event = InboundEvent.objects.get(pk=event_id)
-    module = webhooks_module(event.platform)
+    inbound = connector_platform(event.platform).inbound
     try:
-        event.prepared = module.prepare(event) if hasattr(module, "prepare") else None
-        module.handle(event)
+        event.prepared = inbound.prepare(event) if inbound.prepare is not None else None
+        inbound.handle(event)
     except SkipEvent as skip:
         return _finish(event, InboundStatus.IGNORED, str(skip))
     except UnmappedItems as unmapped:

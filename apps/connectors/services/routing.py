@@ -5,13 +5,15 @@ from __future__ import annotations
 from django.db import transaction
 from django.utils import timezone
 
-from apps.connectors.enums import DeliveryKind, Platform
+from apps.connectors.enums import DeliveryKind
+from apps.connectors.injection_rule import owes_injection
+from apps.connectors.locks import claim_undispatched_outbox
 from apps.connectors.models import Delivery, PlatformConnection
-from apps.connectors.selectors import INJECTED_CHANNELS, INJECTED_TOPICS, active_connections
+from apps.connectors.selectors import active_connections
+from apps.core import topics
 from apps.core.models import OutboxEvent
 
-ORDER_TOPICS_THAT_MOVE_STOCK = {"order.created", "order.recorded", "order.canceled"}
-PLATFORM_BY_SOURCE = {label.lower(): value for value, label in Platform.choices}
+ORDER_TOPICS_THAT_MOVE_STOCK = {topics.ORDER_CREATED, topics.ORDER_RECORDED, topics.ORDER_CANCELED}
 
 
 def stock_subject(platform: str, location_id: int, variant_id: int) -> str:
@@ -36,17 +38,13 @@ def queue_stock_pushes(*, platform: str, location_id: int, variant_ids) -> None:
                                  ignore_conflicts=True)
 
 
-def origin_platform(payload: dict) -> str | None:
-    return PLATFORM_BY_SOURCE.get((payload.get("source_name") or "").lower())
-
-
 def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) -> list[Delivery]:
     payload = event.payload
     location_id = payload.get("location_id")
     here = [c for c in connections if c.location_id == location_id]
     now = timezone.now()
     rows = []
-    if event.topic == "stock.changed":
+    if event.topic == topics.STOCK_CHANGED:
         variant_ids = [payload["variant_id"]]
     elif event.topic in ORDER_TOPICS_THAT_MOVE_STOCK:
         variant_ids = payload.get("variant_ids", [])
@@ -55,7 +53,7 @@ def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) ->
     for connection in here:
         if connection.pushes_stock:
             rows += [stock_push(connection.platform, location_id, v) for v in variant_ids]
-        if _owes_injection(event, connection):
+        if owes_injection(topic=event.topic, payload=payload, link=connection):
             rows.append(Delivery(platform=connection.platform, kind=DeliveryKind.INJECT_ORDER,
                                  subject_key=inject_subject(connection.platform, event.aggregate_id),
                                  location_id=location_id, order_id=event.aggregate_id,
@@ -63,22 +61,10 @@ def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) ->
     return rows
 
 
-def _owes_injection(event: OutboxEvent, connection: PlatformConnection) -> bool:
-    """Web and phone orders go to the POS of their store, unless they came from it
-    (`selectors.units_awaiting_injection` reads the same rule in SQL)."""
-    if not connection.receives_orders or event.topic not in INJECTED_TOPICS:
-        return False
-    payload = event.payload
-    if payload.get("channel") not in INJECTED_CHANNELS:
-        return False
-    return origin_platform(payload) != connection.platform
-
-
 def fan_out_outbox(*, batch_size: int = 500) -> int:
     """Turn undispatched outbox rows into deliveries, exactly once per row. Returns rows done."""
     with transaction.atomic():
-        events = list(OutboxEvent.objects.select_for_update(skip_locked=True)
-                      .filter(dispatched_at__isnull=True).order_by("id")[:batch_size])
+        events = claim_undispatched_outbox(limit=batch_size)
         if not events:
             return 0
         connections = list(active_connections())

@@ -18,14 +18,16 @@ from __future__ import annotations
 import uuid
 
 from django.db import transaction
-from django.db.models import F, Q
+from django.db.models import F
 from django.utils import timezone
 
-from apps.connectors.adapters import ItemRef, PlatformCount, StockPush, StockPushResult, adapter_for
+from apps.connectors.adapters import ItemRef, PlatformCount, StockPush, StockPushResult
 from apps.connectors.http import PlatformError
+from apps.connectors.locks import lock_sync_states
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
+from apps.connectors.platforms import adapter_for
 from apps.connectors.selectors import buffer_units, item_refs, push_target, units_awaiting_injection
-from apps.connectors.services.delivery import record_failure, record_success
+from apps.connectors.services.outcomes import record_failure, record_success
 from apps.connectors.services.routing import queue_stock_pushes
 from apps.inventory.selectors import levels_by_variant
 
@@ -132,9 +134,9 @@ def _send(adapter, link: PlatformConnection, pushes: list[StockPush]):
         raise
 
 
-def _lock_states(link: PlatformConnection, variant_ids) -> list[StockSyncState]:
-    return list(StockSyncState.objects.select_for_update().filter(
-        platform=link.platform, location_id=link.location_id, variant_id__in=variant_ids).order_by("pk"))
+def _lock_states(link: PlatformConnection, variant_ids, pending_keys=()) -> list[StockSyncState]:
+    return list(lock_sync_states(platform=link.platform, location_id=link.location_id,
+                                 variant_ids=variant_ids, pending_keys=pending_keys))
 
 
 BASELINE_BATCH = 250
@@ -235,8 +237,7 @@ def _locked_states(link: PlatformConnection, variant_ids, *, whole_batches: bool
     while True:
         keys = set(states.filter(variant_id__in=variant_ids).exclude(pending_key="")
                    .values_list("pending_key", flat=True))
-        locked = list(states.select_for_update().filter(
-            Q(variant_id__in=variant_ids) | Q(pending_key__in=keys)).order_by("pk"))
+        locked = _lock_states(link, variant_ids, pending_keys=keys)
         # A key that moved on between the read and the lock: its other pushes may not be
         # locked yet. Once locked, no key moves (`_record_outcomes` locks them all).
         if {s.pending_key for s in locked if s.variant_id in variant_ids and s.pending_key} <= keys:
