@@ -109,7 +109,9 @@ def run_everything() -> int:
     print(f"\nConcord is running on http://{HOST}:{PORT}/ — admin at /admin/, API docs at /api/docs/, "
           f"metrics at /metrics. Demo traffic: {TRAFFIC_RATE} order/s (DEMO_TRAFFIC_RATE=0 turns it off). "
           "Ctrl-C stops everything.\n", flush=True)
-    return supervise(children)
+    for name, child in children.items():
+        log(f"{name} started (pid {child.pid}).")
+    return supervise(children, commands)
 
 
 def start(command: list[str]) -> subprocess.Popen:
@@ -120,9 +122,46 @@ def start(command: list[str]) -> subprocess.Popen:
 
 STOP_ORDER = ["traffic", "worker", "web", "emulators"]  # nothing calls a service already gone
 STOP_WAIT_SECONDS = {"worker": 10}  # the sync loop's work is leased: a kill loses nothing
+# A worker that dies is started again (its work is leased and re-read from the tables, so
+# nothing is lost); the web server, the emulators or the traffic exiting stops everything.
+RESTARTED = frozenset({"worker"})
+RESTART_FIRST_DELAY_SECONDS = 1.0
+RESTART_MAX_DELAY_SECONDS = 60.0
+RESTART_STABLE_SECONDS = 60.0  # a child that ran this long starts again at the first delay
+POLL_SECONDS = 0.5
 
 
-def supervise(children: dict[str, subprocess.Popen]) -> int:
+class Restarts:
+    """When to start a child that exited again: at once-ish, then twice as long after each
+    quick death (a worker that cannot start does not spin), back to the first delay once it
+    has run a while."""
+
+    def __init__(self, first: float = RESTART_FIRST_DELAY_SECONDS, most: float = RESTART_MAX_DELAY_SECONDS,
+                 stable: float = RESTART_STABLE_SECONDS):
+        self.first, self.most, self.stable = first, most, stable
+        self.delay: dict[str, float] = {}
+        self.due: dict[str, float] = {}
+
+    def schedule(self, name: str, *, ran_for: float, now: float) -> float:
+        delay = self.first if ran_for >= self.stable else self.delay.get(name, self.first)
+        self.delay[name] = min(delay * 2, self.most)
+        self.due[name] = now + delay
+        return delay
+
+    def take_due(self, now: float) -> list[str]:
+        names = [name for name, at in self.due.items() if at <= now]
+        for name in names:
+            del self.due[name]
+        return names
+
+
+def supervise(children: dict[str, subprocess.Popen], commands: dict[str, list[str]] | None = None, *,
+              restarted=RESTARTED, restarts: Restarts | None = None) -> int:
+    """Run until Ctrl-C (or SIGTERM), or until a child that is not restarted exits; then
+    stop every child in order. 0 when asked to stop, 1 when a child's exit stopped it."""
+    commands = commands or {}
+    restarts = restarts or Restarts()
+    started_at = dict.fromkeys(children, time.monotonic())
     stopping = False
 
     def stop(*_):
@@ -131,15 +170,37 @@ def supervise(children: dict[str, subprocess.Popen]) -> int:
 
     signal.signal(signal.SIGINT, stop)
     signal.signal(signal.SIGTERM, stop)
-    while not stopping and all(child.poll() is None for child in children.values()):
-        time.sleep(0.5)
-    for name, child in children.items():
-        if child.poll() is not None and not stopping:
-            print(f"{name} exited with {child.returncode}; stopping the rest.", flush=True)
-    print("Stopping ...", flush=True)
-    for name in sorted(children, key=STOP_ORDER.index):
+    failed = None
+    while not stopping and failed is None:
+        now = time.monotonic()
+        for name, child in children.items():
+            if name in restarts.due or child.poll() is None:
+                continue
+            if name in restarted and name in commands:
+                delay = restarts.schedule(name, ran_for=now - started_at[name], now=now)
+                log(f"{name} (pid {child.pid}) exited with {child.returncode}; restarting it in {delay:g} s.")
+            else:
+                failed = name
+                log(f"{name} exited with {child.returncode}; stopping the rest.")
+        if failed is None:
+            for name in restarts.take_due(now):
+                restart(children, name, commands[name])
+                started_at[name] = time.monotonic()
+        time.sleep(POLL_SECONDS)
+    log("Stopping ...")
+    for name in sorted(children, key=lambda name: STOP_ORDER.index(name) if name in STOP_ORDER else -1):
         stop_group(children[name], STOP_WAIT_SECONDS.get(name, 15))
-    return 0 if stopping else 1
+    return 1 if failed else 0
+
+
+def restart(children: dict[str, subprocess.Popen], name: str, command: list[str]) -> None:
+    stop_group(children[name], 1)  # what the dead one left behind (a qcluster's own workers)
+    children[name] = start(command)
+    log(f"{name} restarted (pid {children[name].pid}).")
+
+
+def log(line: str) -> None:
+    print(f"[make run] {line}", flush=True)
 
 
 def stop_group(child: subprocess.Popen, wait_seconds: float) -> None:
