@@ -121,3 +121,17 @@ def test_a_killed_qcluster_is_seen_on_healthz(client, limits):
         if cluster.poll() is None:
             os.killpg(cluster.pid, signal.SIGKILL)
             cluster.wait(timeout=10)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sync_loop_run_by_hand_beats_too(client, limits):
+    env = {**os.environ, "DATABASE_URL": database_url_of_this_test(), "WORKER_HEARTBEAT_SECONDS": "0.5"}
+    loop = subprocess.Popen([sys.executable, "manage.py", "sync", "--loop", "60"], cwd=BASE_DIR, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until(lambda: client.get("/healthz").status_code == 200, timeout=60,
+                   message="the sync loop's process beats")
+        assert WorkerHeartbeat.objects.get().worker.endswith(f":{loop.pid}")
+    finally:
+        loop.kill()
+        loop.wait(timeout=10)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand
 
+from apps.connectors.heartbeat import start_heartbeat
 from apps.connectors.tasks import sync_loop_task, sync_once
 
 
@@ -13,6 +14,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, loop, **options):
         if loop:
+            start_heartbeat()  # a worker in all but name: /healthz counts it alive
             self.stdout.write(sync_loop_task(loop))
         else:
             self.stdout.write(str(sync_once()))
