@@ -1,15 +1,19 @@
 """API v1 reads: locations, a location's sellable catalog, availability."""
 
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.errors import ValidationFailed
+from apps.core.openapi import error_responses
 from apps.inventory.models import Location
 from apps.inventory.selectors import get_location, list_availability, list_sellable_catalog
 
-LOCATION_PARAM = OpenApiParameter("location", str, required=True, description="Location code, e.g. OAK.")
+LOCATION_PARAM = OpenApiParameter("location", {"type": "string", "minLength": 1, "maxLength": 16},
+                                  required=True, description="Location code, e.g. OAK.", examples=[
+                                      OpenApiExample("Oakland", value="OAK")])
+LOCATION_ERRORS = error_responses(s422="`required` (no location), `unknown_location`")
 MAX_SKUS_PER_QUERY = 200
 
 
@@ -33,7 +37,8 @@ class CatalogApi(APIView):
     @extend_schema(operation_id="catalog_list", parameters=[LOCATION_PARAM],
                    responses={200: inline_serializer("Catalog", {
                        "location": serializers.CharField(),
-                       "variants": serializers.ListField(child=serializers.DictField())})})
+                       "variants": serializers.ListField(child=serializers.DictField())}),
+                       **LOCATION_ERRORS})
     def get(self, request):
         location = _location_from_query(request)
         return Response({"location": location.code, "variants": list_sellable_catalog(location)})
@@ -42,10 +47,13 @@ class CatalogApi(APIView):
 class AvailabilityApi(APIView):
     @extend_schema(operation_id="availability_list", parameters=[
         LOCATION_PARAM,
-        OpenApiParameter("sku", str, required=False, description="Comma-separated SKUs; all if absent."),
+        OpenApiParameter("sku", str, required=False, examples=[OpenApiExample("Two", value="BURRITO,TACO")],
+                         description=f"Comma-separated SKUs, at most {MAX_SKUS_PER_QUERY}; all if absent."),
     ], responses={200: inline_serializer("Availability", {
         "location": serializers.CharField(),
-        "availability": serializers.ListField(child=serializers.DictField())})})
+        "availability": serializers.ListField(child=serializers.DictField())}),
+        **error_responses(s422="`required` (no location), `unknown_location`, `invalid` (an empty or too "
+                               "long `sku` list), `unknown_sku` (with `skus`)")})
     def get(self, request):
         location = _location_from_query(request)
         raw = request.query_params.get("sku")

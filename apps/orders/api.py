@@ -1,7 +1,7 @@
 """API v1 orders: the public order contract (see DESIGN.md)."""
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -10,16 +10,14 @@ from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharFie
 from apps.core.api_views import idempotency_inputs, idempotent_response, require_channel
 from apps.core.enums import Channel
 from apps.core.errors import DomainError, ValidationFailed
+from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, replayed_header
 from apps.customers.services import normalize_phone
 from apps.orders import services
 from apps.orders.enums import FulfillmentType, OrderStatus, TenderType
 from apps.orders.selectors import get_order, order_document
 
 ORDERING_CHANNELS = {Channel.PHONE, Channel.WEB}
-IDEMPOTENCY_HEADER = OpenApiParameter(
-    "Idempotency-Key", str, OpenApiParameter.HEADER, required=True,
-    description="Unique per write; a retry with the same key and body replays the answer.",
-)
+IDEMPOTENCY_HEADER = IDEMPOTENCY_KEY
 API_FULFILLMENT_TYPES = [FulfillmentType.PICKUP, FulfillmentType.DELIVERY,
                          FulfillmentType.SHIPPING, FulfillmentType.DINE_IN]
 API_TENDER_TYPES = [TenderType.PAY_AT_PICKUP, TenderType.CARD, TenderType.CASH,
@@ -133,9 +131,37 @@ ORDER_DOCUMENT = inline_serializer("Order", fields={
 })
 
 
+ORDER_EXAMPLE = OpenApiExample("A phone order", request_only=True, value={
+    "location": "OAK", "source_name": "PieLine", "external_id": "call-8812",
+    "fulfillment": {"type": "pickup", "pickup_at": "2026-11-25T18:30:00Z"},
+    "customer": {"name": "Ana Ruiz", "phone": "+15105550123", "email": "ana@example.com"},
+    "lines": [{"sku": "BURRITO", "quantity": 2, "modifiers": [{"sku": "EXTRA-GUAC", "quantity": 1}],
+               "note": "no beans"}],
+    "tender": {"type": "pay_at_pickup"},
+    "expected_total": {"amount": 2300, "currency": "USD"},
+})
+ORDER_CREATE_ERRORS = error_responses(
+    s403="`channel_not_allowed` (a key of another channel), `forbidden`",
+    s409="`insufficient_stock` (with each short line's `requested` and `available`), `item_unavailable`, "
+         "`price_changed` (with `current_total`), `duplicate_external_id`, `request_in_progress`",
+    s422="`required`, `invalid`, `unknown_field`, `invalid_characters`, `invalid_body`, `max_length`, "
+         "`min_value`, `max_value`, `invalid_choice`, `unknown_location`, `unknown_sku`, "
+         "`modifier_not_allowed`, `modifier_count`, `invalid_phone`, `idempotency_key_missing`, "
+         "`idempotency_key_reused`; `field` says where",
+)
+TRANSITION_ERRORS = error_responses(
+    s403="`forbidden`",
+    s404="`not_found`: no such order, or not one this key may see",
+    s409="`invalid_transition`, `request_in_progress`",
+    s422="`invalid_body` (these actions take no body), `invalid_characters`, `idempotency_key_missing`, "
+         "`idempotency_key_reused`",
+)
+
+
 class OrderCreateApi(APIView):
-    @extend_schema(operation_id="orders_create", request=OrderCreateInput,
-                   responses={201: ORDER_DOCUMENT}, parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(operation_id="orders_create", request=OrderCreateInput, examples=[ORDER_EXAMPLE],
+                   responses={201: ORDER_DOCUMENT, **ORDER_CREATE_ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER, location_header(201), replayed_header(201)])
     def post(self, request):
         require_channel(request, ORDERING_CHANNELS)
         key, request_hash = idempotency_inputs(request)
@@ -146,7 +172,8 @@ class OrderCreateApi(APIView):
 
 
 class OrderDetailApi(APIView):
-    @extend_schema(operation_id="orders_retrieve", responses={200: ORDER_DOCUMENT})
+    @extend_schema(operation_id="orders_retrieve", responses={
+        200: ORDER_DOCUMENT, **error_responses(s403="`forbidden`", s404="`not_found`")})
     def get(self, request, order_id: int):
         order = get_order(order_id, client=request.user)
         return Response(order_document(order))
@@ -168,8 +195,9 @@ class _OrderTransitionApi(APIView):
 class OrderReadyApi(_OrderTransitionApi):
     to = OrderStatus.READY
 
-    @extend_schema(operation_id="orders_ready", request=None, responses={200: ORDER_DOCUMENT},
-                   parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(operation_id="orders_ready", request=None,
+                   responses={200: ORDER_DOCUMENT, **TRANSITION_ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER, replayed_header(200)])
     def post(self, request, order_id: int):
         return super().post(request, order_id)
 
@@ -177,8 +205,9 @@ class OrderReadyApi(_OrderTransitionApi):
 class OrderFulfillApi(_OrderTransitionApi):
     to = OrderStatus.FULFILLED
 
-    @extend_schema(operation_id="orders_fulfill", request=None, responses={200: ORDER_DOCUMENT},
-                   parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(operation_id="orders_fulfill", request=None,
+                   responses={200: ORDER_DOCUMENT, **TRANSITION_ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER, replayed_header(200)])
     def post(self, request, order_id: int):
         return super().post(request, order_id)
 
@@ -186,7 +215,8 @@ class OrderFulfillApi(_OrderTransitionApi):
 class OrderCancelApi(_OrderTransitionApi):
     to = OrderStatus.CANCELED
 
-    @extend_schema(operation_id="orders_cancel", request=None, responses={200: ORDER_DOCUMENT},
-                   parameters=[IDEMPOTENCY_HEADER])
+    @extend_schema(operation_id="orders_cancel", request=None,
+                   responses={200: ORDER_DOCUMENT, **TRANSITION_ERRORS},
+                   parameters=[IDEMPOTENCY_HEADER, replayed_header(200)])
     def post(self, request, order_id: int):
         return super().post(request, order_id)
