@@ -23,7 +23,19 @@ class RequestLimitsMiddleware:
         if refusal is not None:
             status, code, detail, field = refusal
             return JsonResponse(error_body(code, detail, field), status=status)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if response.status_code == 405 and not response.content:  # Django's require_POST & co.
+            return method_not_allowed(request, response)
+        return response
+
+
+def method_not_allowed(request, refused) -> JsonResponse:
+    allowed = refused.get("Allow", "")
+    response = JsonResponse(error_body("method_not_allowed", f"{request.method[:16]} is not allowed here; "
+                                       f"use {allowed or 'another method'}."), status=405)
+    if allowed:
+        response["Allow"] = allowed
+    return response
 
 
 def body_refusal(meta: dict) -> tuple[int, str, str, str | None] | None:

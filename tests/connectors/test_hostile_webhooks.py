@@ -204,3 +204,15 @@ def test_a_webhook_naming_an_unknown_clover_item_opens_unmapped_sku_without_a_fe
     assert (unmapped.platform, unmapped.data["reference"]) == ("clover", "BOGUS")
     event.refresh_from_db()
     assert event.status == InboundStatus.FAILED
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("platform", PLATFORMS)
+def test_an_oversized_webhook_is_413_and_stores_nothing(secrets, platform):
+    body = b'{"pad": "' + b"x" * 1_000_001 + b'"}'
+
+    answer = post(platform, body, signed_headers(platform, body))
+
+    assert answer.status_code == 413
+    assert answer.json()["errors"][0]["code"] == "payload_too_large"
+    assert not InboundEvent.objects.exists()

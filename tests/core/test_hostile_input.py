@@ -201,3 +201,15 @@ def test_the_admin_sign_in_refuses_hostile_names_without_a_500(db, username):
     answer = Client().post("/admin/login/", {"username": username, "password": "x\x00"})
 
     assert answer.status_code in (200, 400, 403, 429)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method, url, allowed", [
+    ("get", "/webhooks/square/", "POST"), ("put", "/webhooks/toast/", "POST"), ("post", "/healthz", "GET"),
+    ("post", "/metrics", "GET")])
+def test_a_wrong_method_on_a_plain_view_is_405_in_the_one_shape(db, method, url, allowed):
+    answer = getattr(Client(), method)(url)
+
+    assert answer.status_code == 405
+    assert answer["Allow"] == allowed
+    assert answer.json()["errors"][0]["code"] == "method_not_allowed"
