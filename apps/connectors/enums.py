@@ -14,6 +14,7 @@ POS_PLATFORMS = (Platform.SQUARE, Platform.TOAST, Platform.CLOVER)
 class DeliveryKind(models.TextChoices):
     INJECT_ORDER = "inject_order", "Send order to the POS"
     PUSH_STOCK = "push_stock", "Push availability"
+    VOID_ORDER = "void_order", "Void the order's ticket at the POS"
 
 
 class DeliveryStatus(models.TextChoices):

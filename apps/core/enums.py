@@ -22,6 +22,10 @@ class ExceptionKind(models.TextChoices):
     INBOUND_FAILED = "inbound_failed", "Inbound event failed"
     OWNERSHIP_CONFLICT = "ownership_conflict", "Change from a non-owning system"
     POSSIBLE_DUPLICATE_CUSTOMER = "possible_duplicate_customer", "Possible duplicate customer"
+    # A canceled order's ticket that the POS's API cannot void: staff void it at the register.
+    MANUAL_VOID_REQUIRED = "manual_void_required", "Void the ticket at the POS"
+    # A platform closed an order Concord had canceled (or the reverse): a person decides.
+    ORDER_STATE_CONFLICT = "order_state_conflict", "Order state conflict with a platform"
 
 
 class ExceptionStatus(models.TextChoices):
