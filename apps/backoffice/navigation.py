@@ -11,6 +11,7 @@ PAGES = [
     ("Orders", "orders:list", roles.VIEW_ORDERS),
     ("Stock", "inventory:stock", roles.VIEW_STOCK),
     ("Exceptions", "backoffice:exceptions", roles.WORK_EXCEPTIONS),
+    ("Admin", "backoffice:manage-users", roles.ADMINISTER),
 ]
 
 
@@ -24,6 +25,7 @@ def navigation(request) -> dict:
         if not roles.can(user, capability):
             continue
         url = reverse(url_name)
-        active = request.path == url if url == "/" else request.path.startswith(url)
+        section = "/manage/" if url.startswith("/manage/") else url
+        active = request.path == url if url == "/" else request.path.startswith(section)
         items.append({"label": label, "url": url, "active": active})
     return {"nav_items": items, "role_label": ", ".join(sorted(roles.roles_of(user))) or "no role"}

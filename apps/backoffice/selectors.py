@@ -187,3 +187,82 @@ def exception_context(item: ExceptionItem) -> dict:
         "zone": Location.objects.filter(code=item.location_code).values_list("timezone", flat=True).first()
         or "UTC",
     }
+
+
+# ---------------------------------------------------------------- the admin's pages
+
+
+def list_staff_users():
+    """Every user with a Concord role (or a superuser), their roles and locations."""
+    from django.contrib.auth import get_user_model
+
+    from apps.core.roles import ALL_ROLES
+
+    users = (get_user_model().objects.filter(Q(groups__name__in=ALL_ROLES) | Q(is_superuser=True))
+             .distinct().prefetch_related("groups", "staff_memberships__location").order_by("username"))
+    return users
+
+
+def connection_health() -> list[dict]:
+    """Each platform connection: configured or off, last success, waiting and failed work,
+    open exceptions, when it was last polled."""
+    from apps.connectors.config import is_configured, missing_settings
+    from apps.connectors.models import PlatformConnection
+
+    def per_link(rows) -> dict:
+        return {(row["platform"], row["location_id"]): row["value"] for row in rows}
+
+    deliveries = Delivery.objects.values("platform", "location_id")
+    last_success = per_link(deliveries.filter(status=DeliveryStatus.DONE).annotate(value=Max("done_at")))
+    waiting = per_link(deliveries.filter(status__in=[DeliveryStatus.PENDING, DeliveryStatus.IN_FLIGHT])
+                       .annotate(value=Count("id")))
+    failed = per_link(deliveries.filter(status=DeliveryStatus.FAILED).annotate(value=Count("id")))
+    exceptions = {(row["platform"], row["location_code"]): row["n"] for row in ExceptionItem.objects.filter(
+        status=ExceptionStatus.OPEN).values("platform", "location_code").annotate(n=Count("id"))}
+    rows = []
+    for link in PlatformConnection.objects.select_related("location").order_by("platform", "location__code"):
+        key = (link.platform, link.location_id)
+        rows.append({"link": link, "configured": is_configured(link.platform),
+                     "missing": missing_settings(link.platform), "last_success": last_success.get(key),
+                     "waiting": waiting.get(key, 0), "failed": failed.get(key, 0),
+                     "exceptions": exceptions.get((link.platform, link.location.code), 0)})
+    return rows
+
+
+def buffers_and_owners(locations) -> dict:
+    """The buffer per platform and location, and the owner of each domain per location."""
+    from apps.connectors.enums import CONCORD, OWNER_CHOICES, Domain
+    from apps.connectors.models import ChannelBuffer, OwnershipRule
+
+    buffers = {(b.platform, b.location_id): b.units for b in ChannelBuffer.objects.all()}
+    rules = {(r.domain, r.location_id): r.owner for r in OwnershipRule.objects.all()}
+    owner_names = dict(OWNER_CHOICES)
+    matrix = []
+    for value, label in Domain.choices:
+        default = rules.get((value, None), CONCORD)
+        cells = [{"location": loc, "owner": owner_names[rules.get((value, loc.pk), default)],
+                  "own_rule": (value, loc.pk) in rules} for loc in locations]
+        matrix.append({"domain": label, "default": owner_names[default], "cells": cells})
+    buffer_rows = [{"platform": label, "cells": [buffers.get((value, loc.pk), 0) for loc in locations]}
+                   for value, label in Platform.choices]
+    return {"ownership": matrix, "buffers": buffer_rows}
+
+
+def recent_sync_jobs(limit: int = 10):
+    from apps.connectors.models import SyncJob
+
+    return list(SyncJob.objects.order_by("-id")[:limit])
+
+
+def audit_log(*, action: str = "", actor: str = "", object_ref: str = ""):
+    entries = AuditEntry.objects.select_related("actor_user", "actor_client").order_by("-created_at", "-id")
+    if action:
+        entries = entries.filter(action__icontains=action)
+    if actor:
+        entries = entries.filter(Q(actor_user__username__icontains=actor) | Q(actor_label__icontains=actor)
+                                 | Q(actor_client__name__icontains=actor))
+    if object_ref:
+        kind, _, ident = object_ref.partition("#")
+        entries = entries.filter(object_type__iexact=kind.strip()) if kind.strip() else entries
+        entries = entries.filter(object_id=ident.strip()) if ident.strip() else entries
+    return entries

@@ -1,7 +1,7 @@
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from apps.backoffice import views
+from apps.backoffice import admin_pages, views
 
 app_name = "backoffice"
 
@@ -15,4 +15,11 @@ urlpatterns = [
     path("", views.dashboard, name="dashboard"),
     path("exceptions/", views.exception_list, name="exceptions"),
     path("exceptions/<int:exception_id>/", views.exception_detail, name="exception"),
+    path("manage/users/", admin_pages.staff_users, name="manage-users"),
+    path("manage/users/<int:user_id>/", admin_pages.staff_user, name="manage-user"),
+    path("manage/api-keys/", admin_pages.api_keys, name="manage-keys"),
+    path("manage/api-keys/<int:client_id>/revoke/", admin_pages.revoke_api_key, name="manage-key-revoke"),
+    path("manage/sync/", admin_pages.sync_settings, name="manage-sync"),
+    path("manage/sync/jobs/", admin_pages.sync_jobs, name="manage-sync-jobs"),
+    path("manage/audit/", admin_pages.audit_log, name="manage-audit"),
 ]

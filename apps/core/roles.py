@@ -27,6 +27,7 @@ CHANGE_STOCK = "change_stock"
 VIEW_ORDERS = "view_orders"
 CHANGE_ORDERS = "change_orders"
 WORK_EXCEPTIONS = "work_exceptions"
+ADMINISTER = "administer"  # staff users, API keys, buffers, ownership, connections, the audit log
 
 
 class Reach(Enum):
@@ -56,6 +57,7 @@ GRANTS: dict[str, dict[str, Reach]] = {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         CHANGE_STOCK: Reach.EVERYWHERE, VIEW_ORDERS: Reach.EVERYWHERE,
         CHANGE_ORDERS: Reach.EVERYWHERE, WORK_EXCEPTIONS: Reach.EVERYWHERE,
+        ADMINISTER: Reach.EVERYWHERE,
     },
 }
 _RANK = {Reach.NONE: 0, Reach.OWN_LOCATIONS: 1, Reach.EVERYWHERE: 2}

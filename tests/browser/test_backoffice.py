@@ -186,3 +186,35 @@ def test_the_exception_list_drops_a_resolved_row_without_a_reload(square, browse
     row.wait_for(state="detached", timeout=20_000)
     assert page.locator("#exception-rows").inner_text().strip().startswith("Nothing here")
     assert page.outside == []
+
+
+def test_the_admin_pages_in_a_browser(stores_for_browser, browser_page, live_server):
+    page = browser_page
+    create_staff_user(username="root", role="admin", password=PASSWORD)
+    sign_in(page, live_server, "root")
+    page.click("nav.nav a:text('Admin')")
+    page.fill("#id_username", "maria")
+    page.select_option("#id_role", "store_manager")
+    page.check("input[name=locations][value=OAK]")
+    page.click("#new-user-form button[type=submit]")
+    assert page.locator("#generated-password").inner_text().strip()
+    shoot(page, "admin-users")
+    page.click("nav.tabs a:text('API keys')")
+    page.fill("#id_name", "PieLine")
+    page.click("#new-key-form button[type=submit]")
+    assert len(page.locator("#new-key").inner_text().strip()) > 20
+    shoot(page, "admin-api-keys")
+    page.click("nav.tabs a:text('Connections and sync')")
+    shoot(page, "admin-sync")
+    page.click("nav.tabs a:text('Audit log')")
+    assert "api_client.created" in page.locator("#audit-log").inner_text()
+    shoot(page, "admin-audit")
+    assert page.outside == []
+
+
+@pytest.fixture
+def stores_for_browser(transactional_db):
+    from tests.factories import LocationFactory
+
+    LocationFactory(code="OAK", name="Oakland")
+    LocationFactory(code="BKN", name="Brooklyn", timezone="America/New_York")
