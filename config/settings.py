@@ -3,6 +3,7 @@
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -166,6 +167,10 @@ LOYALTY_POINT_VALUE = env.int("LOYALTY_POINT_VALUE", default=1)
 LOYALTY_MIN_REDEEM_POINTS = env.int("LOYALTY_MIN_REDEEM_POINTS", default=0)
 # Phones without a country code are read in this country when the caller names none.
 DEFAULT_PHONE_REGION = env.str("DEFAULT_PHONE_REGION", default="US")
+# A new location's sales-tax rate in basis points (1025 = 10.25%); each location keeps its own.
+DEFAULT_TAX_RATE_BPS = env.int("DEFAULT_TAX_RATE_BPS", default=0)
+if not 0 <= DEFAULT_TAX_RATE_BPS <= 10000:
+    raise ImproperlyConfigured("DEFAULT_TAX_RATE_BPS must be between 0 and 10000.")
 # Each worker process records a heartbeat this often; /healthz answers 503 "no worker alive"
 # when the newest is older than the limit, and "outbox not relayed" when a change has
 # waited in the outbox longer than the limit (a worker alive but not relaying).

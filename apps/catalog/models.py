@@ -1,10 +1,15 @@
 from django.db import models
 from django.db.models import Q
 
+from apps.catalog.enums import TaxCategory
+
 
 class Product(models.Model):
     name = models.CharField(max_length=200)
     category = models.CharField(max_length=100, blank=True)
+    tax_category = models.CharField(
+        max_length=32, default=TaxCategory.STANDARD,
+        help_text="What sales tax sees: a location may exempt some categories (grocery).")
     description = models.TextField(blank=True)
     is_active = models.BooleanField(default=True)
     modifier_groups = models.ManyToManyField("ModifierGroup", blank=True, related_name="products")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
+from apps.catalog.enums import TaxCategory
 from apps.catalog.models import Modifier, ModifierGroup, Product, Variant
 from apps.core.errors import ValidationFailed
 
@@ -25,14 +26,14 @@ def upsert_modifier_group(*, code: str, name: str, min_selected: int, max_select
 
 
 def upsert_product(*, name: str, category: str, variants: list[dict], currency: str,
-                   modifier_group_codes: list[str]) -> Product:
+                   modifier_group_codes: list[str], tax_category: str = TaxCategory.STANDARD) -> Product:
     """Create or update a product, keyed by its first variant's SKU."""
     if not variants:
         raise ValidationFailed("A product needs at least one variant.", field="variants")
     with transaction.atomic():
         existing = Variant.objects.filter(sku=variants[0]["sku"]).select_related("product").first()
         product = existing.product if existing else Product(name=name)
-        product.name, product.category = name, category
+        product.name, product.category, product.tax_category = name, category, tax_category
         product.save()
         for variant in variants:
             if variant["price"] < 0:

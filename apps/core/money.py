@@ -13,8 +13,15 @@ Rules (one place, tested):
   e.g. groceries) is taxed at 0.
 - A percent discount is the amount times the basis points, rounded half up; a fixed
   discount is its face value. Either is capped at what it discounts, so no net goes
-  below zero. An order discount is allocated to lines by largest remainder, weighted by
-  each line's amount after its own discount (earlier lines win ties).
+  below zero. Several discounts on one line (or on one order) apply in the order given,
+  each to what the ones before it left. An order discount is allocated to lines by
+  largest remainder, weighted by each line's amount after its own discount (earlier
+  lines win ties).
+- An order's total is subtotal - discounts + tax (+ a platform's adjustment: shipping,
+  service charges). Tips sit beside the total, never in it: the tenders' amounts add up
+  to the total, and each tender carries its own tip.
+- A figure a platform gives for the whole order (its tax) is allocated to lines by
+  largest remainder over the lines' nets (their gross amounts when every net is zero).
 - A pro-rata share (a refund's share of earned points, of a tender, of tax) is
   amount * part / whole rounded half up, and never more than the amount.
 - Loyalty points are earned on whole currency units only: floor(amount * points per unit
@@ -210,6 +217,35 @@ def price_lines(lines: list[LineInput], *, order_discount: int = 0) -> list[Line
             tax=line_tax(net, line.tax_basis_points, exempt=line.tax_exempt),
         ))
     return priced
+
+
+@dataclass(frozen=True, slots=True)
+class Discount:
+    """A fixed amount off (minor units) or a percentage off (basis points)."""
+
+    amount: int = 0
+    basis_points: int = 0
+
+
+def apply_discounts(amount: int, discounts) -> int:
+    """What `discounts` take off `amount` together: one after another, each on what the
+    ones before it left, so the result is within [0, amount]."""
+    remaining = amount
+    for discount in discounts:
+        if discount.basis_points:
+            remaining -= percent_discount(remaining, discount.basis_points)
+        else:
+            remaining -= fixed_discount(remaining, discount.amount)
+    return amount - remaining
+
+
+def spread(total: int, line_nets: list[int], line_amounts: list[int]) -> list[int]:
+    """A whole-order figure (a platform's tax) over lines: by net, by gross when every net
+    is zero, evenly when the lines are all free; parts sum to `total` exactly."""
+    for weights in (line_nets, line_amounts, [1] * len(line_nets)):
+        if sum(weights) > 0:
+            return allocate(total, weights)
+    raise MoneyError("an order has at least one line")
 
 
 def pro_rata_share(amount: int, part: int, whole: int) -> int:

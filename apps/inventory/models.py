@@ -5,6 +5,11 @@ from django.db.models import F, Q
 from apps.inventory.enums import MovementReason
 
 
+def default_tax_rate_bps() -> int:
+    """A new location's sales-tax rate (DEFAULT_TAX_RATE_BPS; 0 until the merchant sets it)."""
+    return getattr(settings, "DEFAULT_TAX_RATE_BPS", 0)
+
+
 class Location(models.Model):
     code = models.CharField(max_length=16, unique=True)
     name = models.CharField(max_length=100)
@@ -12,10 +17,20 @@ class Location(models.Model):
     currency = models.CharField(max_length=3, default="USD")
     country = models.CharField(max_length=2, default="US",
                                help_text="ISO 3166-1 alpha-2; local phone numbers are read in it.")
+    tax_rate_bps = models.PositiveIntegerField(
+        default=default_tax_rate_bps,
+        help_text="Sales-tax rate in basis points (1025 = 10.25%); 0 where nothing is taxed.")
+    tax_exempt_categories = models.JSONField(
+        default=list, blank=True,
+        help_text='Product tax categories taxed at 0 here, e.g. ["grocery"].')
     is_active = models.BooleanField(default=True)
 
     class Meta:
         ordering = ["code"]
+        constraints = [
+            models.CheckConstraint(condition=Q(tax_rate_bps__lte=10000),
+                                   name="location_tax_rate_at_most_100pct"),
+        ]
 
     def __str__(self):
         return f"{self.code} — {self.name}"

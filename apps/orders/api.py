@@ -21,7 +21,21 @@ IDEMPOTENCY_HEADER = IDEMPOTENCY_KEY
 API_FULFILLMENT_TYPES = [FulfillmentType.PICKUP, FulfillmentType.DELIVERY,
                          FulfillmentType.SHIPPING, FulfillmentType.DINE_IN]
 API_TENDER_TYPES = [TenderType.PAY_AT_PICKUP, TenderType.CARD, TenderType.CASH,
-                    TenderType.GIFT_CARD, TenderType.EXTERNAL]
+                    TenderType.GIFT_CARD, TenderType.STORE_CREDIT, TenderType.LOYALTY,
+                    TenderType.OTHER, TenderType.EXTERNAL]
+
+
+class DiscountInput(InputSerializer):
+    """A fixed amount off, or a percentage in basis points (1000 = 10%): one of the two."""
+
+    amount = MoneySerializer(required=False)
+    percent_bps = StrictIntegerField(min_value=1, max_value=10000, required=False)
+
+    def validate(self, attrs):
+        if ("amount" in attrs) == ("percent_bps" in attrs):
+            raise serializers.ValidationError(serializers.ErrorDetail(
+                "A discount is either an amount or a percent_bps.", code="invalid"))
+        return attrs
 
 
 class ModifierInput(InputSerializer):
@@ -34,6 +48,7 @@ class LineInput(InputSerializer):
     quantity = StrictIntegerField(min_value=1, max_value=settings.MAX_LINE_QUANTITY)
     modifiers = ModifierInput(many=True, required=False, max_length=20)
     note = StrictCharField(max_length=500, required=False, allow_blank=True, default="")
+    discounts = DiscountInput(many=True, required=False, max_length=10)
 
 
 class FulfillmentInput(InputSerializer):
@@ -58,7 +73,17 @@ class CustomerInput(InputSerializer):
 
 
 class TenderInput(InputSerializer):
+    """`amount` pays toward the total (a lone tender without one pays all of it); `tip`
+    is on top, card only; `code` names a gift card; `points` a loyalty redemption;
+    `pay_at_pickup` takes nothing: it is the remainder, paid at the POS."""
+
     type = serializers.ChoiceField(choices=API_TENDER_TYPES)
+    amount = MoneySerializer(required=False)
+    tip = MoneySerializer(required=False)
+    reference = StrictCharField(max_length=255, required=False, allow_blank=True, default="",
+                                help_text="The processor's payment id (card).")
+    code = StrictCharField(max_length=64, required=False, allow_blank=True, default="")
+    points = StrictIntegerField(min_value=1, max_value=10**9, required=False)
 
 
 class OrderCreateInput(InputSerializer):
@@ -69,8 +94,16 @@ class OrderCreateInput(InputSerializer):
     customer = CustomerInput(required=False)
     lines = LineInput(many=True, min_length=1, max_length=settings.MAX_ORDER_LINES)
     tender = TenderInput(required=False)
+    tenders = TenderInput(many=True, required=False, min_length=1, max_length=10)
+    discounts = DiscountInput(many=True, required=False, max_length=10)
     expected_total = MoneySerializer(required=False)
     note = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+    def validate(self, attrs):
+        if "tender" in attrs and "tenders" in attrs:
+            raise serializers.ValidationError({"tenders": [serializers.ErrorDetail(
+                "Send `tenders` or the one `tender`, not both.", code="invalid")]})
+        return attrs
 
 
 def _order_input(data: dict) -> services.OrderInput:
@@ -94,13 +127,41 @@ def _order_input(data: dict) -> services.OrderInput:
                 sku=line["sku"], quantity=line["quantity"], note=line["note"],
                 modifiers=tuple(services.ModifierInput(m["sku"], m["quantity"])
                                 for m in line.get("modifiers", [])),
+                discounts=_discounts(line.get("discounts", [])),
             )
             for line in data["lines"]
         ),
-        tender_type=(data.get("tender") or {}).get("type", TenderType.PAY_AT_PICKUP),
+        tenders=tuple(_tender(tender) for tender in _given_tenders(data)),
+        tenders_field="tender" if "tender" in data else "tenders",
+        discounts=_discounts(data.get("discounts", [])),
         expected_total=(expected["amount"], expected["currency"]) if expected else None,
         note=data["note"],
     )
+
+
+def _given_tenders(data: dict) -> list[dict]:
+    if "tender" in data:
+        return [data["tender"]]
+    return data.get("tenders") or [{"type": TenderType.PAY_AT_PICKUP}]
+
+
+def _tender(tender: dict) -> services.TenderInput:
+    amount, tip = tender.get("amount"), tender.get("tip")
+    if amount and tip and amount["currency"] != tip["currency"]:
+        raise ValidationFailed("A tip is in its tender's currency.", field="tenders.tip.currency",
+                               extra={"code": "currency_mismatch"})
+    return services.TenderInput(
+        type=tender["type"], amount=amount["amount"] if amount else None,
+        currency=(amount or tip or {}).get("currency", ""), tip=tip["amount"] if tip else 0,
+        reference=tender.get("reference", ""), code=tender.get("code", ""),
+        points=tender.get("points", 0))
+
+
+def _discounts(discounts: list[dict]) -> tuple[services.DiscountInput, ...]:
+    return tuple(
+        services.DiscountInput(amount=d["amount"]["amount"], currency=d["amount"]["currency"])
+        if "amount" in d else services.DiscountInput(percent_bps=d["percent_bps"])
+        for d in discounts)
 
 
 class EmptyBody(DomainError):
@@ -118,14 +179,39 @@ def _parse(serializer_class, request):
     return serializer.validated_data
 
 
+def _money_out(name: str):
+    return inline_serializer(name, fields={"amount": serializers.IntegerField(),
+                                           "currency": serializers.CharField()})
+
+
+MONEY = _money_out("Money")
 ORDER_DOCUMENT = inline_serializer("Order", fields={
     "id": serializers.IntegerField(), "status": serializers.CharField(),
     "channel": serializers.CharField(), "source_name": serializers.CharField(),
     "external_id": serializers.CharField(), "location": serializers.CharField(),
-    "fulfillment": serializers.DictField(), "customer": serializers.DictField(),
-    "lines": serializers.ListField(child=serializers.DictField()),
-    "tenders": serializers.ListField(child=serializers.DictField()),
-    "subtotal": serializers.DictField(), "total": serializers.DictField(),
+    "fulfillment": serializers.DictField(),
+    "customer": inline_serializer("OrderCustomer", allow_null=True, fields={
+        "id": serializers.IntegerField(allow_null=True), "name": serializers.CharField(),
+        "email": serializers.CharField(), "phone": serializers.CharField()}),
+    "lines": inline_serializer("OrderLine", many=True, fields={
+        "line": serializers.IntegerField(help_text="Its number, from 1; refunds name it."),
+        "sku": serializers.CharField(), "name": serializers.CharField(),
+        "quantity": serializers.IntegerField(), "unit_price": MONEY,
+        "modifiers": serializers.ListField(child=serializers.DictField()),
+        "note": serializers.CharField(),
+        "total": _money_out("LineGross"), "discount": MONEY,
+        "net": _money_out("LineNet"), "tax": MONEY,
+        "refunded_quantity": serializers.IntegerField()}),
+    "tenders": inline_serializer("OrderTender", many=True, fields={
+        "type": serializers.CharField(), "status": serializers.CharField(), "amount": MONEY,
+        "platform": serializers.CharField(), "reference": serializers.CharField(),
+        "tip": MONEY, "processing_fee": MONEY,
+        "points": serializers.IntegerField(required=False, help_text="Loyalty tenders.")}),
+    "subtotal": MONEY, "discount": MONEY, "tax": MONEY,
+    "adjustment": _money_out("Adjustment"),
+    "total": _money_out("Total"), "tip": MONEY, "refunded": MONEY, "refundable": MONEY,
+    "loyalty": inline_serializer("OrderLoyalty", fields={
+        "earned_points": serializers.IntegerField(), "redeemed_points": serializers.IntegerField()}),
     "note": serializers.CharField(), "placed_at": serializers.DateTimeField(),
     "created_at": serializers.DateTimeField(),
 })
@@ -143,11 +229,16 @@ ORDER_EXAMPLE = OpenApiExample("A phone order", request_only=True, value={
 ORDER_CREATE_ERRORS = error_responses(
     s403="`channel_not_allowed` (a key of another channel), `forbidden`",
     s409="`insufficient_stock` (with each short line's `requested` and `available`), `item_unavailable`, "
-         "`price_changed` (with `current_total`), `duplicate_external_id`, `request_in_progress`",
+         "`price_changed` (with `current_total`), `duplicate_external_id`, `request_in_progress`, "
+         "`insufficient_balance` (a gift card, store credit or points tender beyond its balance, with "
+         "`requested` and `available`), `stored_value_expired`",
     s422="`required`, `invalid`, `unknown_field`, `invalid_characters`, `invalid_body`, `max_length`, "
          "`min_value`, `max_value`, `invalid_choice`, `unknown_location`, `unknown_sku`, "
          "`modifier_not_allowed`, `modifier_count`, `invalid_phone`, `idempotency_key_missing`, "
-         "`idempotency_key_reused`; `field` says where",
+         "`idempotency_key_reused`, `tenders_mismatch` (the tenders do not add up to the total, with "
+         "`total` and `tendered`), `currency_mismatch`, `customer_required` (store credit and loyalty "
+         "need the customer's email or phone), `unknown_gift_card`, `duplicate_tender`, "
+         "`below_minimum_redemption`; `field` says where",
 )
 TRANSITION_ERRORS = error_responses(
     s403="`forbidden`",

@@ -30,7 +30,14 @@ class TenderType(models.TextChoices):
     CARD = "card", "Card"
     CASH = "cash", "Cash"
     GIFT_CARD = "gift_card", "Gift card"
+    STORE_CREDIT = "store_credit", "Store credit"
+    LOYALTY = "loyalty", "Loyalty points"
+    OTHER = "other", "Other"
     EXTERNAL = "external", "Paid on another platform"
+
+
+# Tenders drawn on a Concord balance: redeemed in the order's own transaction.
+STORED_VALUE_TENDERS = (TenderType.GIFT_CARD, TenderType.STORE_CREDIT)
 
 
 class PaymentStatus(models.TextChoices):

@@ -11,3 +11,9 @@ class DuplicateExternalId(Conflict):
 
 class UnknownSku(ValidationFailed):
     code = "unknown_sku"
+
+
+class TendersMismatch(ValidationFailed):
+    """Tenders that do not add up to the order's total: 422 `tenders_mismatch`."""
+
+    code = "tenders_mismatch"

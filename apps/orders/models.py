@@ -1,5 +1,5 @@
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 
 from apps.core.enums import Channel
 from apps.orders.enums import FulfillmentType, OrderStatus, PaymentStatus, StockMode, TenderType
@@ -21,8 +21,20 @@ class Order(models.Model):
     customer_phone = models.CharField(max_length=20, blank=True)
     customer_email = models.CharField(max_length=254, blank=True)
     currency = models.CharField(max_length=3)
-    subtotal_amount = models.BigIntegerField()
-    total_amount = models.BigIntegerField()
+    subtotal_amount = models.BigIntegerField(help_text="The lines' gross amounts (price x quantity).")
+    discount_amount = models.BigIntegerField(default=0, db_default=0,
+                                             help_text="Line and order discounts, all lines.")
+    tax_amount = models.BigIntegerField(default=0, db_default=0, help_text="The sum of the lines' tax.")
+    adjustment_amount = models.BigIntegerField(
+        default=0, db_default=0,
+        help_text="What a platform's own total holds beyond lines, discounts and tax (shipping, "
+                  "service charges); signed, 0 on API orders.")
+    total_amount = models.BigIntegerField(
+        help_text="subtotal - discount + tax + adjustment: what the tenders pay (tips excluded).")
+    tip_amount = models.BigIntegerField(default=0, db_default=0,
+                                        help_text="The tenders' tips, on top of the total.")
+    refunded_amount = models.BigIntegerField(default=0, db_default=0)
+    loyalty_points_earned = models.PositiveIntegerField(default=0, db_default=0)
     note = models.TextField(blank=True)
     placed_at = models.DateTimeField(help_text="When the sale happened (for a POS sale, at the POS).")
     created_at = models.DateTimeField(auto_now_add=True)
@@ -37,6 +49,18 @@ class Order(models.Model):
                 name="order_external_id_unique",
             ),
             models.CheckConstraint(condition=Q(total_amount__gte=0), name="order_total_not_negative"),
+            models.CheckConstraint(
+                condition=Q(subtotal_amount__gte=0, discount_amount__gte=0, tax_amount__gte=0,
+                            tip_amount__gte=0, refunded_amount__gte=0),
+                name="order_amounts_not_negative"),
+            models.CheckConstraint(condition=Q(discount_amount__lte=F("subtotal_amount")),
+                                   name="order_discount_within_subtotal"),
+            models.CheckConstraint(
+                condition=Q(total_amount=F("subtotal_amount") - F("discount_amount") + F("tax_amount")
+                            + F("adjustment_amount")),
+                name="order_total_adds_up"),
+            models.CheckConstraint(condition=Q(refunded_amount__lte=F("total_amount")),
+                                   name="order_refunded_within_total"),
         ]
         indexes = [models.Index(fields=["location", "-placed_at"])]
 
@@ -53,7 +77,12 @@ class OrderLine(models.Model):
     quantity = models.PositiveIntegerField()
     unit_price = models.BigIntegerField(help_text="Variant price plus modifier deltas, minor units.")
     modifiers = models.JSONField(default=list, blank=True)
-    line_total = models.BigIntegerField()
+    line_total = models.BigIntegerField(help_text="unit_price x quantity, before discounts.")
+    discount_amount = models.BigIntegerField(
+        default=0, db_default=0, help_text="The line's own discounts plus its share of the order's.")
+    net_amount = models.BigIntegerField(help_text="line_total - discount_amount: what tax is on.")
+    tax_amount = models.BigIntegerField(default=0, db_default=0)
+    refunded_quantity = models.PositiveIntegerField(default=0, db_default=0)
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
@@ -61,6 +90,12 @@ class OrderLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["order", "line_number"], name="order_line_number_unique"),
             models.CheckConstraint(condition=Q(quantity__gt=0), name="order_line_quantity_positive"),
+            models.CheckConstraint(
+                condition=Q(discount_amount__gte=0, discount_amount__lte=F("line_total"),
+                            net_amount=F("line_total") - F("discount_amount"), tax_amount__gte=0),
+                name="order_line_net_adds_up"),
+            models.CheckConstraint(condition=Q(refunded_quantity__lte=F("quantity")),
+                                   name="order_line_refunded_within_quantity"),
         ]
 
     def __str__(self):
@@ -68,13 +103,23 @@ class OrderLine(models.Model):
 
 
 class Payment(models.Model):
-    """A tender on an order: where the money was (or will be) taken."""
+    """A tender on an order: where the money was (or will be) taken. The order's tenders'
+    amounts add up to its total; a tip is on top of the amount, as Toast reports it (a
+    platform that counts the tip in the amount, like Square's Tender, is split on the way in)."""
 
     order = models.ForeignKey(Order, on_delete=models.CASCADE, related_name="payments")
     tender_type = models.CharField(max_length=20, choices=TenderType.choices)
     status = models.CharField(max_length=16, choices=PaymentStatus.choices)
-    amount = models.BigIntegerField()
+    amount = models.BigIntegerField(help_text="Minor units toward the order's total, tip excluded.")
+    tip_amount = models.BigIntegerField(default=0, db_default=0)
+    processing_fee_amount = models.BigIntegerField(
+        default=0, db_default=0, help_text="The processor's fee, where the platform reports it.")
     currency = models.CharField(max_length=3)
+    points = models.PositiveIntegerField(default=0, db_default=0,
+                                         help_text="Loyalty points redeemed (loyalty tenders).")
+    stored_value_account = models.ForeignKey(
+        "customers.StoredValueAccount", null=True, blank=True, on_delete=models.PROTECT,
+        related_name="tenders", help_text="The gift card or store credit drawn on.")
     platform = models.CharField(max_length=20, blank=True)
     reference = models.CharField(max_length=255, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
@@ -83,6 +128,16 @@ class Payment(models.Model):
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(condition=Q(tip_amount__gte=0, processing_fee_amount__gte=0),
+                                   name="payment_tip_and_fee_not_negative"),
+            models.CheckConstraint(
+                condition=Q(tender_type=TenderType.LOYALTY, points__gt=0)
+                | (~Q(tender_type=TenderType.LOYALTY) & Q(points=0)),
+                name="payment_points_only_on_loyalty"),
+            models.CheckConstraint(
+                condition=Q(stored_value_account__isnull=True)
+                | Q(tender_type__in=[TenderType.GIFT_CARD, TenderType.STORE_CREDIT]),
+                name="payment_account_only_on_stored_value"),
         ]
 
     def __str__(self):

@@ -8,7 +8,8 @@ from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet, Su
 
 from apps.catalog.models import Modifier, Product, Variant
 from apps.core.errors import NotFound
-from apps.orders.models import Order, OrderLine
+from apps.orders.enums import PaymentStatus, TenderType
+from apps.orders.models import Order, OrderLine, Payment
 
 
 @dataclass(frozen=True)
@@ -23,6 +24,7 @@ class SellableVariant:
     level_id: int | None
     is_86d: bool
     has_required_modifiers: bool
+    tax_category: str = "standard"
 
 
 def get_sellable_variants(*, location_id: int, skus: list[str]) -> dict[str, SellableVariant]:
@@ -33,7 +35,7 @@ def get_sellable_variants(*, location_id: int, skus: list[str]) -> dict[str, Sel
         .annotate(has_required_modifiers=Exists(Product.modifier_groups.through.objects.filter(
             product_id=OuterRef("product_id"), modifiergroup__min_selected__gt=0)))
         .values("id", "sku", "name", "price_amount", "currency", "product_id", "is_active",
-                "level__id", "level__is_86d", "has_required_modifiers")
+                "level__id", "level__is_86d", "has_required_modifiers", "product__tax_category")
     )
     return {
         row["sku"]: SellableVariant(
@@ -41,6 +43,7 @@ def get_sellable_variants(*, location_id: int, skus: list[str]) -> dict[str, Sel
             currency=row["currency"], product_id=row["product_id"], is_active=row["is_active"],
             level_id=row["level__id"], is_86d=bool(row["level__is_86d"]),
             has_required_modifiers=row["has_required_modifiers"],
+            tax_category=row["product__tax_category"],
         )
         for row in rows
     }
@@ -98,10 +101,12 @@ def _money(amount: int, currency: str) -> dict:
 
 
 def order_document(order: Order, *, lines=None, payments=None) -> dict:
-    """The public representation of an order (API v1)."""
+    """The public representation of an order (API v1). Reads nothing beyond the order, its
+    location, lines and payments (prefetched by get_order)."""
     lines = order.lines.all() if lines is None else lines
     payments = order.payments.all() if payments is None else payments
     currency = order.currency
+    paid = sum(p.amount for p in payments if p.status == PaymentStatus.PAID)
     return {
         "id": order.pk,
         "status": order.status,
@@ -114,32 +119,57 @@ def order_document(order: Order, *, lines=None, payments=None) -> dict:
             "at": order.fulfillment_at.isoformat() if order.fulfillment_at else None,
             "address": order.delivery_address,
         },
-        "customer": {
-            "id": order.customer_id, "name": order.customer_name,
-            "phone": order.customer_phone, "email": order.customer_email,
-        },
-        "lines": [
-            {
-                "sku": line.sku, "name": line.name, "quantity": line.quantity,
-                "unit_price": _money(line.unit_price, currency),
-                "modifiers": [
-                    {**m, "price_delta": _money(m["price_delta"], currency)} for m in line.modifiers
-                ],
-                "note": line.note,
-                "total": _money(line.line_total, currency),
-            }
-            for line in lines
-        ],
-        "tenders": [
-            {"type": p.tender_type, "status": p.status, "amount": _money(p.amount, currency)}
-            for p in payments
-        ],
+        "customer": _customer(order),
+        "lines": [_line(line, currency) for line in lines],
+        "tenders": [_tender(p, currency) for p in payments],
         "subtotal": _money(order.subtotal_amount, currency),
+        "discount": _money(order.discount_amount, currency),
+        "tax": _money(order.tax_amount, currency),
+        "adjustment": _money(order.adjustment_amount, currency),
         "total": _money(order.total_amount, currency),
+        "tip": _money(order.tip_amount, currency),
+        "refunded": _money(order.refunded_amount, currency),
+        "refundable": _money(max(0, paid - order.refunded_amount), currency),
+        "loyalty": {"earned_points": order.loyalty_points_earned,
+                    "redeemed_points": sum(p.points for p in payments
+                                           if p.tender_type == TenderType.LOYALTY
+                                           and p.status == PaymentStatus.PAID)},
         "note": order.note,
         "placed_at": order.placed_at.isoformat(),
         "created_at": order.created_at.isoformat(),
     }
+
+
+def _customer(order: Order) -> dict | None:
+    if order.customer_id is None and not (order.customer_name or order.customer_phone
+                                          or order.customer_email):
+        return None
+    return {"id": order.customer_id, "name": order.customer_name,
+            "phone": order.customer_phone, "email": order.customer_email}
+
+
+def _line(line: OrderLine, currency: str) -> dict:
+    return {
+        "line": line.line_number, "sku": line.sku, "name": line.name, "quantity": line.quantity,
+        "unit_price": _money(line.unit_price, currency),
+        "modifiers": [{**m, "price_delta": _money(m["price_delta"], currency)} for m in line.modifiers],
+        "note": line.note,
+        "total": _money(line.line_total, currency),
+        "discount": _money(line.discount_amount, currency),
+        "net": _money(line.net_amount, currency),
+        "tax": _money(line.tax_amount, currency),
+        "refunded_quantity": line.refunded_quantity,
+    }
+
+
+def _tender(payment: Payment, currency: str) -> dict:
+    tender = {"type": payment.tender_type, "status": payment.status,
+              "amount": _money(payment.amount, currency), "platform": payment.platform,
+              "reference": payment.reference, "tip": _money(payment.tip_amount, currency),
+              "processing_fee": _money(payment.processing_fee_amount, currency)}
+    if payment.tender_type == TenderType.LOYALTY:
+        tender["points"] = payment.points
+    return tender
 
 
 def units_by_variant(*, order_ids, variant_ids=None) -> dict[int, int]:
@@ -180,3 +210,10 @@ def _matching(query: str) -> Q:
     if len(digits) >= 4:
         match |= Q(customer_phone__contains=digits)
     return match
+
+
+def find_external_order(*, channel: str, source_name: str, external_id: str) -> Order | None:
+    """The order another system reported under its own id (a register sale, a web order)."""
+    if not external_id:
+        return None
+    return Order.objects.filter(channel=channel, source_name=source_name, external_id=external_id).first()
