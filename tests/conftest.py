@@ -61,6 +61,16 @@ def worker_alive(db):
     record_worker_heartbeat(worker="test-worker:1", started_at=timezone.now())
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _no_heartbeat_thread_in_the_test_process():
+    """A test that sends django-q2's `post_spawn` here (to check what a starting worker
+    does) must not leave a heartbeat thread beating for the rest of the session; worker
+    processes a test starts connect it themselves."""
+    from django_q.signals import post_spawn
+
+    post_spawn.disconnect(dispatch_uid="start-worker-heartbeat")
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches():
     from apps.core.cache import clear_all
