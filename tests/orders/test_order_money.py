@@ -9,8 +9,6 @@ from apps.customers.models import LoyaltyAccount, LoyaltyEntry, StoredValueAccou
 from apps.customers.services import adjust_points, issue_gift_card, issue_store_credit, match_customer
 from apps.orders.models import Order, OrderLine, Payment
 from apps.orders.selectors import get_order, order_document
-from tests.conftest import stock
-from tests.factories import VariantFactory
 from tests.helpers import levels, post_order, row_counts, simple_order
 
 EMAIL = "ana@example.com"
@@ -18,19 +16,6 @@ EMAIL = "ana@example.com"
 
 def usd(amount):
     return {"amount": amount, "currency": "USD"}
-
-
-@pytest.fixture
-def taxed(shop):
-    """OAK at 10.25% with groceries exempt, and a jar of salsa from the retail corner."""
-    shop.oak.tax_rate_bps = 1025
-    shop.oak.tax_exempt_categories = ["grocery"]
-    shop.oak.save()
-    salsa = VariantFactory(sku="SALSA-JAR", name="Salsa jar", price_amount=899,
-                           product__tax_category="grocery")
-    stock(shop.oak, salsa, 30)
-    shop.salsa = salsa
-    return shop
 
 
 @pytest.fixture
@@ -327,3 +312,55 @@ class TestQueries:
         # key check, claim, variants, order, lines, tenders, outbox, audit, ledger, stock,
         # stored answer (+ the test's savepoint and release): the same as before tenders
         assert len(plain) <= 13, [q["sql"][:80] for q in plain.captured_queries]
+
+
+class TestPlatformOrders:
+    def record(self, **fields):
+        from datetime import UTC, datetime
+
+        from apps.orders import services
+
+        order = {"channel": "register", "source_name": "Square Point of Sale", "external_id": "sq-9",
+                 "location_code": "OAK", "placed_at": datetime(2026, 11, 24, 18, tzinfo=UTC),
+                 "fulfillment_type": "in_store", "already_fulfilled": True,
+                 "lines": (services.LineInput("BURRITO", 2), services.LineInput("TACO", 1, discount=75)),
+                 **fields}
+        return services.record_external_order(order=services.ExternalOrderInput(**order))
+
+    def test_the_platforms_tax_discounts_and_tenders_are_kept_as_it_computed_them(self, taxed):
+        from apps.orders import services
+
+        order, created = self.record(
+            platform="square", discount=100, tax=203, total=1900 + 375 - 75 - 100 + 203 + 500,
+            customer=services.CustomerInput(name="Ana", platform_customer_id="SQC-1"),
+            tenders=(services.TenderFact(type="card", amount=1803, tip=300, processing_fee=58,
+                                         reference="pay-1"),
+                     services.TenderFact(type="cash", amount=1000)))
+
+        assert created
+        # the order's 100 over 1900 and 300 (after the taco's own 75) is 86.4/13.6: 86 and 14;
+        # not the location's 10.25% but the platform's 203, over the nets 1814/286: 175 and 28
+        lines = list(order.lines.values_list("discount_amount", "net_amount", "tax_amount"))
+        assert lines == [(86, 1814, 175), (89, 286, 28)]
+        assert (order.subtotal_amount, order.discount_amount, order.tax_amount) == (2275, 175, 203)
+        assert order.adjustment_amount == 500  # shipping, service charges: beyond the lines
+        assert order.total_amount == 2803
+        assert order.tip_amount == 300
+        payments = list(order.payments.values_list("tender_type", "amount", "tip_amount",
+                                                   "processing_fee_amount", "platform", "reference"))
+        assert payments == [("card", 1803, 300, 58, "square", "pay-1"),
+                            ("cash", 1000, 0, 0, "square", "sq-9")]
+        assert order.customer.external_ids.get().external_id == "SQC-1"
+        # a paid sale earns its customer points, once: on 2275 - 175
+        assert order.loyalty_points_earned == 21
+
+    def test_without_figures_a_platform_order_is_recorded_as_before(self, taxed):
+        from apps.orders import services
+
+        order, _ = self.record(lines=(services.LineInput("BURRITO", 2),))
+
+        assert (order.tax_amount, order.discount_amount, order.adjustment_amount) == (0, 0, 0)
+        assert order.total_amount == 1900
+        payment = order.payments.get()
+        assert (payment.tender_type, payment.amount, payment.platform) == (
+            "external", 1900, "Square Point of Sale")

@@ -2,6 +2,11 @@
 
     make bench                       # defaults: 8 clients, 15 s per phase, 2 workers
     python tests/perf/bench_orders.py --clients 8 --seconds 15 --workers 2
+    python tests/perf/bench_orders.py --plain   # orders as before issue 9 (no money extras)
+
+By default the orders carry what issue 9 added: the store taxes at 10.25%, half the orders
+have a 10% discount, every order is paid by a card tender with a tip plus the rest at
+pickup, and a third name a customer (one of 500 emails, so most are matched, some created).
 
 Runs on a scratch database (`concord_bench`) on the same Postgres server, never on the
 demo data. Prints orders/s, latency percentiles, refusals, oversold units (must be 0) and
@@ -54,9 +59,12 @@ def prepare_database(database_url: str) -> str:
     from apps.catalog.models import Product, Variant
     from apps.core.services import create_api_client
     from apps.inventory.enums import MovementReason
+    from apps.inventory.models import Location
     from apps.inventory.services import adjust_stock, upsert_location
 
     location = upsert_location(code="OAK", name="Oakland", timezone_name="America/Los_Angeles")
+    if not PLAIN:
+        Location.objects.filter(pk=location.pk).update(tax_rate_bps=1025)
     product = Product.objects.create(name="Bench")
     for sku in [*HOT_SKUS, SCARCE_SKU]:
         variant = Variant.objects.create(product=product, sku=sku, name=sku, price_amount=995)
@@ -69,13 +77,27 @@ def prepare_database(database_url: str) -> str:
     return key
 
 
+PLAIN = os.environ.get("BENCH_PLAIN") == "1"
+
+
 def order_body(rng: random.Random) -> dict:
     skus = rng.sample(HOT_SKUS, 2)
     if rng.random() < 0.1:
         skus[1] = SCARCE_SKU
-    return {"location": "OAK", "source_name": "bench", "fulfillment": {"type": "pickup"},
+    body = {"location": "OAK", "source_name": "bench", "fulfillment": {"type": "pickup"},
             "lines": [{"sku": sku, "quantity": 1} for sku in skus],
             "tender": {"type": "pay_at_pickup"}}
+    if PLAIN:
+        return body
+    del body["tender"]
+    body["tenders"] = [{"type": "card", "amount": {"amount": 500, "currency": "USD"},
+                        "tip": {"amount": 100, "currency": "USD"}, "reference": "bench"},
+                       {"type": "pay_at_pickup"}]
+    if rng.random() < 0.5:
+        body["discounts"] = [{"percent_bps": 1000}]
+    if rng.random() < 1 / 3:
+        body["customer"] = {"name": "Bench", "email": f"c{rng.randrange(500)}@bench.example"}
+    return body
 
 
 def http_client(args) -> tuple[int, list[float], dict]:
@@ -114,8 +136,9 @@ RAW_SQL = {
              "('phone', 'bench', '', %s, 'accepted', 'reserved', 'pickup', '', '', '', 'USD', 1990, "
              "1990, '', now(), now(), now()) RETURNING id",
     "lines": "INSERT INTO orders_orderline (order_id, line_number, variant_id, sku, name, quantity, "
-             "unit_price, modifiers, line_total, note) VALUES "
-             "(%s, 1, %s, %s, %s, 1, 995, '[]', 995, ''), (%s, 2, %s, %s, %s, 1, 995, '[]', 995, '')",
+             "unit_price, modifiers, line_total, net_amount, note) VALUES "
+             "(%s, 1, %s, %s, %s, 1, 995, '[]', 995, 995, ''), "
+             "(%s, 2, %s, %s, %s, 1, 995, '[]', 995, 995, '')",
     "outbox": "INSERT INTO core_outboxevent (topic, aggregate_type, aggregate_id, payload, created_at) "
               "VALUES ('order.created', 'Order', %s, '{}', now())",
     "stock": "UPDATE inventory_stocklevel SET committed = committed + 1 WHERE id = %s AND NOT is_86d "
@@ -182,13 +205,20 @@ def main() -> int:
     parser.add_argument("--seconds", type=float, default=15)
     parser.add_argument("--workers", type=int, default=int(os.environ.get("BENCH_WORKERS", 2)))
     parser.add_argument("--profile", action="store_true", help="profile 300 orders in-process")
+    parser.add_argument("--plain", action="store_true",
+                        help="orders without tenders, tax, discounts or customers (as before issue 9)")
     args = parser.parse_args()
+    if args.plain:
+        os.environ["BENCH_PLAIN"] = "1"  # the client processes read it
+        global PLAIN
+        PLAIN = True
 
     database_url = recreate_database(base_database_url(), "concord_bench")
     setup_django(database_url)
     key = prepare_database(database_url)
     print(f"Concord order benchmark: {args.clients} client processes, {args.seconds:.0f} s per phase, "
-          f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs", flush=True)
+          f"gunicorn {args.workers} sync workers, {os.cpu_count()} CPUs, "
+          f"{'plain orders' if PLAIN else 'orders with tenders, tax, discounts and customers'}", flush=True)
 
     port = free_port()
     server = start_gunicorn(database_url, port, args.workers)
