@@ -8,7 +8,7 @@ class OrderLineInline(admin.TabularInline):
     extra = 0
     can_delete = False
     readonly_fields = ["line_number", "sku", "name", "quantity", "unit_price", "modifiers", "line_total",
-                       "note"]
+                       "discount_amount", "net_amount", "tax_amount", "refunded_quantity", "note"]
     exclude = ["variant"]
 
     def has_add_permission(self, request, obj=None):
@@ -19,7 +19,8 @@ class PaymentInline(admin.TabularInline):
     model = Payment
     extra = 0
     can_delete = False
-    readonly_fields = ["tender_type", "status", "amount", "currency", "platform", "reference"]
+    readonly_fields = ["tender_type", "status", "amount", "tip_amount", "processing_fee_amount", "currency",
+                       "points", "stored_value_account", "platform", "reference"]
 
     def has_add_permission(self, request, obj=None):
         return False

@@ -117,3 +117,30 @@ def test_a_request_waiting_too_long_on_its_key_gets_request_in_progress(shop, ph
     assert response.json()["errors"][0]["code"] == "request_in_progress"
     assert Order.objects.count() == 0
     assert not IdempotencyRecord.objects.exists()
+
+
+def test_orders_racing_for_one_gift_card_spend_it_once_and_the_losers_leave_nothing(shop, phone):
+    from apps.customers.models import StoredValueAccount, StoredValueEntry
+    from apps.customers.services import issue_gift_card
+    from apps.orders.models import Payment
+
+    card = issue_gift_card(amount=1000, currency="USD")
+    post = order_poster(phone.raw_key)
+
+    def body(i):
+        return {**simple_order(), "tenders": [
+            {"type": "gift_card", "code": card.code, "amount": {"amount": 600, "currency": "USD"}},
+            {"type": "cash", "amount": {"amount": 350, "currency": "USD"}}]}
+
+    results = run_concurrently(6, lambda i: post(body(i), f"card-race-{i}"))
+
+    statuses = sorted(status for status, _ in results)
+    assert statuses == [201, 409, 409, 409, 409, 409]
+    assert all(body["errors"][0]["code"] == "insufficient_balance"
+               for status, body in results if status == 409)
+    assert StoredValueAccount.objects.get(pk=card.pk).balance == 400
+    assert StoredValueEntry.objects.filter(kind="redeem").count() == 1
+    assert Order.objects.count() == 1
+    assert Payment.objects.count() == 2
+    assert StockLevel.objects.get(variant=shop.burrito).committed == 1
+    assert IdempotencyRecord.objects.count() == 1

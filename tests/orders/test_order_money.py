@@ -168,7 +168,7 @@ class TestTenders:
         assert row_counts() == before  # no order, lines, payments, ledger, outbox, key, customer
         assert levels() == stock_before  # no reservation
         assert ledgers() == ledgers_before
-        assert balances(ana) == (500, 1000)  # the points taken first went back too
+        assert balances(ana) == (500, 1000)  # neither the card nor the points moved
 
     def test_points_beyond_the_balance_are_409_naming_the_points(self, shop, phone, ana):
         before = row_counts()

@@ -173,8 +173,10 @@ def _masked(code: str) -> str:
 
 def redeem_tenders(planned: list[PlannedTender], *, order: Order, where: str, actor: str) -> None:
     """Take stored value and points, each with its own conditional UPDATE: beyond a
-    balance is 409 `insufficient_balance` naming the tender, and the order rolls back."""
-    for tender in planned:
+    balance is 409 `insufficient_balance` naming the tender, and the order rolls back.
+    Accounts are touched in a fixed order (stored value by id, then points), so two
+    orders drawing on the same cards cannot deadlock."""
+    for tender in sorted(planned, key=lambda t: (t.type == TenderType.LOYALTY, t.account_id or 0)):
         path = f"{where}[{tender.index}]" if where == "tenders" else where
         source = f"order:{order.pk}:tender:{tender.index}"
         try:
