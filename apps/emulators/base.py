@@ -18,7 +18,8 @@ Subclass contract, in short:
   whole path (query string excluded), its named groups land in `request.params`;
 - handlers return `Response`; `request.json()` raising `BadJson` is answered with
   `bad_json_response` (the platform's 400);
-- raise `ControlError` from `ring_sale`/`set_stock`/`make_refund` for bad control input;
+- raise `ControlError` from `ring_sale`/`set_stock`/`make_refund`/`set_order_state` for bad
+  control input;
 - `webhook_attempt_headers` lets a platform number its redeliveries (Square's
   `square-retry-number`, Toast's `Toast-Attempt-Number`).
 """
@@ -106,6 +107,12 @@ class Emulator:
         raise NotImplementedError
 
     def make_refund(self, body: dict) -> dict:
+        raise NotImplementedError
+
+    def set_order_state(self, body: dict) -> dict:
+        """Staff close (`closed`), void (`voided`) or cancel (`cancelled`) an order as the
+        platform's own UI does, and the platform's webhooks follow; a state the platform
+        does not allow from where the order is raises `ControlError(..., 409)`."""
         raise NotImplementedError
 
     def authenticate(self, request: Request) -> Response | None:
@@ -235,7 +242,8 @@ class Emulator:
             self.reset(seed=bool(body.get("seed", False)))
             return Response.json(200, {"platform": self.platform, "ok": True,
                                        "seed": bool(body.get("seed", False))})
-        actions = {"sale": self.ring_sale, "stock": self.set_stock, "refund": self.make_refund}
+        actions = {"sale": self.ring_sale, "stock": self.set_stock, "refund": self.make_refund,
+                   "order-state": self.set_order_state}
         if method == "POST" and action in actions:
             body = _control_body(request)
             with self.lock:
@@ -355,6 +363,19 @@ class Emulator:
         if request.path.startswith(CONTROL_PREFIX):
             return self.handle_control(request)
         return self._serve_platform(request)
+
+
+ORDER_STATES = ("closed", "voided", "cancelled")
+
+
+def order_state_request(body: dict) -> tuple[str, str]:
+    """(order id, state) of an `/__emulator/order-state` body; ControlError if malformed."""
+    order_id, state = body.get("order_id"), body.get("state")
+    if not isinstance(order_id, str | int) or isinstance(order_id, bool) or not str(order_id):
+        raise ControlError("order_id is required")
+    if state not in ORDER_STATES:
+        raise ControlError(f"state must be one of {', '.join(ORDER_STATES)}")
+    return str(order_id), state
 
 
 def _control_body(request: Request) -> dict:

@@ -8,7 +8,7 @@ per token; a 429 names the limit in `X-RateLimit-tokenLimit` or
 carry ids only (`{"appId", "merchants": {mId: [{objectId, type, ts}]}}`) and the static
 `X-Clover-Auth` code.
 
-Guesses are class attributes, overridable per instance: `webhooks_for_api_writes`,
+Guesses are class attributes, overridable per instance: `webhooks_for_api_writes`, `restock_on_delete`,
 `stock_change_touches_item`, `list_newest_first`; the error body `{"message": ...}` is
 [unverified] (our facts hold no Clover error example).
 """
@@ -29,6 +29,7 @@ from apps.emulators.base import (
     Response,
     TokenBucket,
     format_retry_after,
+    order_state_request,
 )
 
 from . import signatures
@@ -82,6 +83,8 @@ class CloverEmulator(Emulator):
     concurrency_retry_after_s = 1.0
     # [unverified] Clover sends webhooks for changes made through its API too.
     webhooks_for_api_writes = True
+    # [unverified] whether deleting an order gives its items back to stock.
+    restock_on_delete = True
     # [unverified] a stock change moves the item's modifiedTime, so a poller of
     # `items?filter=modifiedTime>=` sees it.
     stock_change_touches_item = True
@@ -158,6 +161,7 @@ class CloverEmulator(Emulator):
             ("GET", rf"{base}/orders", self.list_orders),
             ("GET", rf"{base}/orders/{one}", self.get_order),
             ("POST", rf"{base}/orders/{one}", self.update_order),
+            ("DELETE", rf"{base}/orders/{one}", self.delete_order),
             ("POST", rf"{base}/orders/{one}/line_items", self.add_line_item),
         ]
 
@@ -409,6 +413,33 @@ class CloverEmulator(Emulator):
         self._notify(merchant, [(f"O:{order.id}", "UPDATE")])
         return Response.json(200, order_document(order, set(), self._base_url(request)))
 
+    def delete_order(self, request: Request) -> Response:
+        """`DELETE /v3/merchants/{mId}/orders/{orderId}`. [unverified] Clover refusing to
+        delete an order that has payments (they are refunded or voided at the device)."""
+        order = self._order_for(request)
+        if order is None:
+            return self.not_found_response(request)
+        if order.payments:
+            return clover_error(400, "an order with payments cannot be deleted")
+        self._delete(order, from_api=True)
+        return Response.json(200, {})
+
+    def _delete(self, order: Order, *, from_api: bool) -> None:
+        merchant = self.merchants[order.merchant_id]
+        del self.orders[order.id]
+        events = self._give_back_stock(merchant, order.line_items) if self.restock_on_delete else []
+        self._notify(merchant, [(f"O:{order.id}", "DELETE"), *events], from_api=from_api)
+
+    def _give_back_stock(self, merchant: Merchant, lines: list[dict]) -> list[tuple[str, str]]:
+        """A deleted order's line items return to stock; the item events to send."""
+        touched: dict[str, Item] = {}
+        for line in lines:
+            item = merchant.items.get(line.get("item", {}).get("id"))
+            if item is not None and item.stock_quantity is not None:
+                self._set_quantity(item, item.stock_quantity + float(line_units(line)))
+                touched[item.id] = item
+        return [(f"I:{item_id}", "UPDATE") for item_id in touched]
+
     def add_line_item(self, request: Request) -> Response:
         """Custom-order flow: add one line item. Clover does not recompute `total` here."""
         merchant = self._merchant(request)
@@ -499,6 +530,25 @@ class CloverEmulator(Emulator):
         self._notify(merchant, [(f"I:{item.id}", "UPDATE")], from_api=False)
         return {"location": merchant.code, "sku": item.sku,
                 "quantity": _whole(item.stock_quantity), "available": item.available}
+
+    def set_order_state(self, body: dict) -> dict:
+        """Staff take payment for an open order at the device (`closed`: paid and locked,
+        O: UPDATE follows) or void it (`voided`/`cancelled`: the order is deleted, its items
+        back in stock, O: DELETE follows; [unverified] how Clover's own UI voids, modelled on
+        the API's delete). A paid, locked order cannot be closed again (409)."""
+        order_id, state = order_state_request(body)
+        order = self.orders.get(order_id)
+        if order is None:
+            raise ControlError(f"unknown order {order_id!r}", 404)
+        if state != "closed":
+            self._delete(order, from_api=False)
+            return {"order_id": order_id, "state": "deleted"}
+        if order.state == "locked" or order.payment_state not in (None, "OPEN"):
+            raise ControlError(f"order {order_id} is already paid", 409)
+        order.payments.append(_payment(order, "card"))
+        order.state, order.payment_state, order.modified = "locked", "PAID", now_ms()
+        self._notify(self.merchants[order.merchant_id], [(f"O:{order.id}", "UPDATE")], from_api=False)
+        return {"order_id": order_id, "state": order.state, "paymentState": order.payment_state}
 
     def make_refund(self, body: dict) -> dict:
         """Record a refund made at the Clover device and send O: UPDATE.

@@ -8,7 +8,8 @@ Served (`{v}` is an API version, 2024-07 .. 2026-04):
 - REST (legacy): GET products.json, locations.json, inventory_levels.json, orders.json,
   orders/{id}.json; POST inventory_levels/set.json, inventory_levels/adjust.json,
   orders/{id}/refunds.json (rest.py)
-Webhooks: orders/create, orders/paid, refunds/create, inventory_levels/update, signed
+Webhooks: orders/create, orders/paid, orders/cancelled, orders/fulfilled, refunds/create,
+inventory_levels/update, signed
 `X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(api secret, raw body))`.
 """
 
@@ -26,13 +27,14 @@ from apps.emulators.base import (
     Request,
     Response,
     TokenBucket,
+    order_state_request,
 )
 
 from . import signatures
 from .graphql_api import GraphQLApi
 from .rest import RestApi, RestError
 from .schema import SUPPORTED_VERSIONS
-from .store import Level, ShopifyStore, cents_of, decimal_text
+from .store import Level, ShopifyStore, cents_of, decimal_text, now, rest_time
 
 API = r"/admin/api/(?P<version>\d{4}-\d{2})"
 INVALID_TOKEN = "[API] Invalid API key or access token (unrecognized login or wrong password)"
@@ -241,6 +243,49 @@ class ShopifyEmulator(Emulator):
         except RestError as error:
             raise ControlError(f"refund refused: {error.errors}", status=409) from error
         return {"accepted": True, "refund_id": refund["id"], "order_id": order["id"], "amount": amount}
+
+    def set_order_state(self, body: dict) -> dict:
+        """Staff cancel an order in the Shopify admin (`cancelled`/`voided`: committed units
+        back to available, orders/cancelled and inventory_levels/update follow) or fulfil
+        it (`closed`: the units leave on hand, orders/fulfilled follows). A cancelled order
+        cannot change again, nor a fulfilled one be cancelled or fulfilled again (409).
+        [unverified] Shopify's cancel restocks here, as the admin's "Restock items" default."""
+        order_id, state = order_state_request(body)
+        order = self.store.orders.get(_as_int(order_id))
+        if order is None:
+            raise ControlError(f"unknown order {order_id!r}", status=404)
+        if order["cancelled_at"] or order["fulfillment_status"] == "fulfilled":
+            shown = "cancelled" if order["cancelled_at"] else "fulfilled"
+            raise ControlError(f"order {order['name']} is {shown}", status=409)
+        stamp = rest_time(now())
+        levels = self._settle_order_stock(order, fulfilled=state == "closed")
+        if state == "closed":
+            order.update(fulfillment_status="fulfilled", updated_at=stamp)
+            self.send_webhook_topic("orders/fulfilled", order)
+        else:
+            order.update(cancelled_at=stamp, cancel_reason="other", updated_at=stamp)
+            event_id = str(uuid.uuid4())
+            self.send_webhook_topic("orders/cancelled", order, event_id)
+            self.send_level_updates(levels, event_id)
+        return {"order_id": order["id"], "cancelled_at": order["cancelled_at"],
+                "fulfillment_status": order["fulfillment_status"]}
+
+    def _settle_order_stock(self, order: dict, *, fulfilled: bool) -> list[Level]:
+        """Fulfilled: the committed units leave on hand; cancelled: they are available again."""
+        levels: list[Level] = []
+        for line in order["line_items"]:
+            item_id = self.store.variants[line["variant_id"]]["inventory_item_id"]
+            level = self.store.levels[(order["location_id"], item_id)]
+            if fulfilled:
+                level.on_hand -= line["quantity"]
+                line["fulfillment_status"] = "fulfilled"
+            else:
+                level.available += line["quantity"]
+            line["fulfillable_quantity"] = 0
+            level.updated_at = now()
+            if level not in levels:
+                levels.append(level)
+        return levels
 
     def _refund_line(self, order: dict, line: dict, restock: str) -> dict:
         item = next((li for li in order["line_items"] if li["sku"] == line.get("sku")), None)

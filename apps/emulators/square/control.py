@@ -14,7 +14,7 @@ from apps.emulators.base import ControlError
 
 from .inventory import Change
 from .orders import add_totals
-from .support import SquareError, money, now, random_id, rfc3339
+from .support import SquareError, invalid, missing, money, not_found, now, random_id, rfc3339
 
 if TYPE_CHECKING:
     from .emulator import SquareEmulator
@@ -166,3 +166,76 @@ def make_refund(emulator: SquareEmulator, body: dict) -> dict:
     except SquareError as error:
         raise ControlError(error.detail, status=409) from error
     return {"accepted": True, "refund_id": refund["id"], "order_id": order["id"], "amount": amount}
+
+
+# -- an order's state, from the register or through UpdateOrder --------------------------------
+
+# [unverified] whether canceling an order gives its units back to Square's count: the
+# emulator takes them when the order is created, so a cancel puts them back.
+RESTOCK_ON_CANCEL = True
+FINAL_STATES = ("COMPLETED", "CANCELED")
+
+
+def set_order_state(emulator: SquareEmulator, order_id: str, state: str) -> dict:
+    """Staff complete an open order at the register (it is paid, `closed`) or cancel it
+    (`voided`/`cancelled`: Square calls both CANCELED). A COMPLETED or CANCELED order
+    cannot change (UpdateOrder says so), hence 409."""
+    order = emulator.orders.get(order_id)
+    if order is None:
+        raise ControlError(f"unknown order {order_id!r}", status=404)
+    if order["state"] in FINAL_STATES:
+        raise ControlError(f"order {order_id} is {order['state']}; Square cannot change it", status=409)
+    if state == "closed":
+        _pay(emulator, order, "card", now())
+        _set_fulfillments(order, "COMPLETED")
+        change_state(emulator, order, "COMPLETED")
+    else:
+        change_state(emulator, order, "CANCELED")
+    return {"order_id": order_id, "state": order["state"], "version": order["version"]}
+
+
+def update_order(emulator: SquareEmulator, order_id: str, body: dict) -> tuple[int, dict]:
+    """UpdateOrder (SQ-SPEC `PUT /v2/orders/{order_id}`) as far as Concord uses it: a sparse
+    order with the current `version`, moving an OPEN order to CANCELED (its fulfillments
+    with it). Orders that are COMPLETED or CANCELED cannot be updated."""
+    order = emulator.orders.get(order_id)
+    if order is None:
+        raise not_found(f"Order `{order_id}` not found.")
+    sparse = body.get("order")
+    if not isinstance(sparse, dict):
+        raise missing("order")
+    if sparse.get("version") != order["version"]:
+        # [unverified] Square's code for a stale version; CONNECTORS.md: VERSION_MISMATCH is
+        # not in the spec's enum, so the emulator answers CONFLICT.
+        raise SquareError(409, "INVALID_REQUEST_ERROR", "CONFLICT",
+                          f"Order version {sparse.get('version')} is not the current "
+                          f"version {order['version']}.", "order.version")
+    if order["state"] in FINAL_STATES:
+        raise invalid("BAD_REQUEST", f"Orders in state {order['state']} cannot be updated.", "order.state")
+    wanted = sparse.get("state", order["state"])
+    if wanted not in ("OPEN", "CANCELED"):
+        raise invalid("BAD_REQUEST", f"Cannot move an order to `{wanted}` with UpdateOrder.", "order.state")
+    if wanted == "CANCELED":
+        _set_fulfillments(order, "CANCELED")
+        change_state(emulator, order, "CANCELED")
+    return 200, {"order": order}
+
+
+def change_state(emulator: SquareEmulator, order: dict, state: str) -> None:
+    """A new version of the order in `state`, and the order.updated webhook Square sends."""
+    stamp = rfc3339(now())
+    order.update(state=state, version=order["version"] + 1, updated_at=stamp)
+    if state in FINAL_STATES:
+        order["closed_at"] = order.get("closed_at") or stamp
+    if state == "CANCELED" and RESTOCK_ON_CANCEL:
+        emulator.apply_changes([
+            Change("delta", order["location_id"], line["catalog_object_id"],
+                   Decimal(line["quantity"]), now())
+            for line in order["line_items"] if line.get("catalog_object_id")
+        ], ignore_unchanged=False)
+    emulator.order_event("order.updated", order)
+
+
+def _set_fulfillments(order: dict, state: str) -> None:
+    for fulfillment in order.get("fulfillments") or []:
+        fulfillment["state"] = state

@@ -8,7 +8,8 @@ Served:
 - GET  /v2/locations, /v2/locations/{id}
 - GET  /v2/catalog/list (types, cursor; 100 per page), /v2/catalog/object/{id},
   POST /v2/catalog/batch-retrieve
-- POST /v2/orders (idempotent), GET /v2/orders/{id}, POST /v2/orders/batch-retrieve,
+- POST /v2/orders (idempotent), GET /v2/orders/{id}, PUT /v2/orders/{id} (UpdateOrder: cancel),
+  POST /v2/orders/batch-retrieve,
   POST /v2/orders/search
 - POST /v2/inventory/counts/batch-retrieve (+ deprecated /v2/inventory/batch-retrieve-counts),
   POST /v2/inventory/changes/batch-create (+ deprecated /v2/inventory/batch-change),
@@ -37,6 +38,7 @@ from apps.emulators.base import (
     Response,
     TokenBucket,
     format_retry_after,
+    order_state_request,
 )
 
 from . import control, signatures
@@ -175,6 +177,7 @@ class SquareEmulator(RefundsMixin, Emulator):
             ("POST", r"/v2/orders/batch-retrieve", self.batch_retrieve_orders),
             ("POST", r"/v2/orders/search", self.search_orders),
             ("GET", r"/v2/orders/(?P<order_id>[^/]+)", self.retrieve_order),
+            ("PUT", r"/v2/orders/(?P<order_id>[^/]+)", self.update_order),
             ("POST", r"/v2/inventory/counts/batch-retrieve", self.batch_retrieve_counts),
             ("POST", r"/v2/inventory/batch-retrieve-counts", self.batch_retrieve_counts),
             ("POST", r"/v2/inventory/changes/batch-create", self.batch_change_inventory),
@@ -302,7 +305,7 @@ class SquareEmulator(RefundsMixin, Emulator):
         """Keep the order, take its items out of stock (as a sale does) and tell Concord."""
         self.orders[order["id"]] = order
         self.order_keys[order["id"]] = key
-        self._order_event("order.created", order)
+        self.order_event("order.created", order)
         changes = [
             Change("delta", order["location_id"], line["catalog_object_id"],
                    -_decimal(line["quantity"]), now())
@@ -315,6 +318,12 @@ class SquareEmulator(RefundsMixin, Emulator):
         if order is None:
             raise not_found(f"Order `{request.params['order_id']}` not found.")
         return Response.json(200, {"order": order})
+
+    def update_order(self, request: Request) -> Response:
+        body = request.json_object()
+        order_id = request.params["order_id"]
+        return self._idempotent(f"orders/{order_id}", body, 192,
+                                lambda key: control.update_order(self, order_id, body))
 
     def batch_retrieve_orders(self, request: Request) -> Response:
         body = request.json_object()
@@ -449,7 +458,7 @@ class SquareEmulator(RefundsMixin, Emulator):
 
     # -- webhooks --------------------------------------------------------------------------------
 
-    def _order_event(self, event_type: str, order: dict) -> None:
+    def order_event(self, event_type: str, order: dict) -> None:
         name = event_type.replace(".", "_")  # order.created -> order_created
         self.send_event(event_type, name, order["id"], {name: {
             "order_id": order["id"], "version": order["version"],
@@ -484,6 +493,9 @@ class SquareEmulator(RefundsMixin, Emulator):
 
     def make_refund(self, body: dict) -> dict:
         return control.make_refund(self, body)
+
+    def set_order_state(self, body: dict) -> dict:
+        return control.set_order_state(self, *order_state_request(body))
 
     def resolve_location(self, value: object) -> str:
         for location_id, location in self.locations.items():

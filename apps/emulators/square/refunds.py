@@ -96,7 +96,7 @@ class RefundsMixin:
         })
         order["version"] += 1
         order["updated_at"] = refund["updated_at"]
-        self._order_event("order.updated", order)
+        self.order_event("order.updated", order)
 
 
 

@@ -34,6 +34,7 @@ from apps.emulators.base import (
     Response,
     TokenBucket,
     format_retry_after,
+    order_state_request,
 )
 
 from . import signatures
@@ -621,6 +622,33 @@ class ToastEmulator(Emulator):
         self._change_stock(restaurant, item, apply)
         summary = self._stock_summary(restaurant.stock[item.guid])
         return {"location": restaurant.code, "sku": item.sku, **summary}
+
+    def set_order_state(self, body: dict) -> dict:
+        """Staff close a ticket at the register (paid by card in full, `closed`) or void it
+        (`voided`/`cancelled`: Toast voids). Toast sends no order webhook in our facts: the
+        change moves the order's modifiedDate, for the next poll of ordersBulk to see. A
+        voided order cannot change again, nor a closed one be closed again (409); a closed
+        one can still be voided, as managers do at the register."""
+        order_id, state = order_state_request(body)
+        order = self.orders.get(order_id)
+        if order is None:
+            raise ControlError(f"unknown order {order_id!r}", 404)
+        if order.doc["voided"]:
+            raise ControlError(f"order {order_id} is voided", 409)
+        restaurant = self.restaurants[order.restaurant_guid]
+        if state == "closed":
+            if order.doc["closedDate"]:
+                raise ControlError(f"order {order_id} is already closed", 409)
+            now = datetime.now(UTC)
+            ctx = OrderContext(restaurant=restaurant, dining_option={}, now=now, source="In Store",
+                               approval_status="APPROVED")
+            register_payment(ctx, order.doc, "card")
+            order.doc["modifiedDate"] = toast_time(now)
+            order.modified = now
+        else:
+            self._void(order)
+        return {"order_id": order_id, "voided": order.doc["voided"],
+                "closedDate": order.doc["closedDate"]}
 
     def make_refund(self, body: dict) -> dict:
         """Record a refund made at the register.
