@@ -1,17 +1,27 @@
 from django.contrib import admin
 
 from apps.core.models import ApiClient, AuditEntry, ExceptionItem, IdempotencyRecord, OutboxEvent
+from apps.core.services import revoke_api_client
 
 
 @admin.register(ApiClient)
 class ApiClientAdmin(admin.ModelAdmin):
-    list_display = ["name", "channel", "role", "key_prefix", "is_active", "created_at"]
+    list_display = ["name", "channel", "role", "key_prefix", "is_active", "created_at", "revoked_at"]
     list_filter = ["channel", "role", "is_active"]
-    readonly_fields = ["key_prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
-    fields = ["name", "channel", "role", "is_active", *readonly_fields]
+    # Revoking goes through the service (the action below), which audits who did it.
+    readonly_fields = ["is_active", "key_prefix", "key_hash", "created_at", "last_used_at", "revoked_at"]
+    fields = ["name", "channel", "role", *readonly_fields]
+    actions = ["revoke"]
 
     def has_add_permission(self, request):
         return False  # keys are created with `manage.py create_api_key`, which shows the key once
+
+    @admin.action(description="Revoke the selected keys (refused at once, everywhere)")
+    def revoke(self, request, queryset):
+        revoked = list(queryset.filter(is_active=True).values_list("pk", flat=True))
+        for client_id in revoked:
+            revoke_api_client(client_id=client_id, actor_user=request.user)
+        self.message_user(request, f"Revoked {len(revoked)} key(s).")
 
 
 @admin.register(ExceptionItem)

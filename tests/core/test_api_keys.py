@@ -161,3 +161,16 @@ def test_a_memo_forgets_the_least_recently_used_first():
     assert [double(1), double(2), double(1), double(3)] == [2, 4, 2, 6]  # 2 is now the oldest
     assert [double(1), double(2)] == [2, 4]
     assert calls == [1, 2, 3, 2]
+
+
+def test_the_admin_revokes_a_key_through_the_service_and_the_audit_names_who(shop, phone, admin_client,
+                                                                             admin_user):
+    assert phone.get("/api/v1/locations").status_code == 200
+    response = admin_client.post("/admin/core/apiclient/", {
+        "action": "revoke", "_selected_action": [phone.api_client.pk]})
+
+    assert response.status_code == 302
+    assert phone.get("/api/v1/locations").status_code == 401
+    entry = AuditEntry.objects.get(action="api_client.revoked")
+    assert (entry.object_id, entry.actor_user) == (str(phone.api_client.pk), admin_user)
+    assert ApiClient.objects.get(pk=phone.api_client.pk).revoked_at is not None
