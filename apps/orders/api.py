@@ -190,7 +190,7 @@ ORDER_DOCUMENT = inline_serializer("Order", fields={
     "channel": serializers.CharField(), "source_name": serializers.CharField(),
     "external_id": serializers.CharField(), "location": serializers.CharField(),
     "fulfillment": serializers.DictField(),
-    "customer": inline_serializer("OrderCustomer", allow_null=True, fields={
+    "customer": inline_serializer("OrderCustomer", fields={
         "id": serializers.IntegerField(allow_null=True), "name": serializers.CharField(),
         "email": serializers.CharField(), "phone": serializers.CharField()}),
     "lines": inline_serializer("OrderLine", many=True, fields={

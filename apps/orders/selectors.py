@@ -140,10 +140,9 @@ def order_document(order: Order, *, lines=None, payments=None) -> dict:
     }
 
 
-def _customer(order: Order) -> dict | None:
-    if order.customer_id is None and not (order.customer_name or order.customer_phone
-                                          or order.customer_email):
-        return None
+def _customer(order: Order) -> dict:
+    # Always an object (id null when no customer was matched): the POS adapters read the
+    # name and phone of every order they inject.
     return {"id": order.customer_id, "name": order.customer_name,
             "phone": order.customer_phone, "email": order.customer_email}
 
