@@ -118,6 +118,20 @@ def settle_reserved_stock(*, requests: list[StockRequest], order_id: int, fulfil
     ))
 
 
+def return_sold_stock(*, requests: list[StockRequest], order_id: int, reference: str,
+                      actor: str = "") -> None:
+    """Units of a sale that no longer happened (a register sale voided at its POS) are on
+    hand again. The ledger calls it a return, with `reference` saying it was a void: the
+    goods never left, so no new reason is needed to explain where they are."""
+    merged = _merged(requests)
+    for request in merged:
+        StockLevel.objects.filter(pk=request.level_id).update(on_hand=F("on_hand") + request.quantity)
+    StockMovement.objects.bulk_create(_movements(
+        merged, reason=MovementReason.RETURN, on_hand_sign=1, committed_sign=0, order_id=order_id,
+        reference=reference, actor=actor, occurred_at=timezone.now(),
+    ))
+
+
 def ensure_stock_level(*, location_id: int, variant_id: int) -> StockLevel:
     level, _ = StockLevel.objects.get_or_create(location_id=location_id, variant_id=variant_id)
     return level
