@@ -176,3 +176,8 @@ class SignInFailure(models.Model):
 
     def __str__(self):
         return f"{self.username!r} from {self.address} at {self.failed_at:%H:%M:%S}"
+
+    @staticmethod
+    def account(username: str) -> str:
+        """How a username is counted: whatever its case, at most the column's length."""
+        return username.lower()[:150]

@@ -18,7 +18,8 @@ def sign_in_refused_for(*, username: str, address: str | None) -> float | None:
     now = timezone.now()
     window = timedelta(seconds=settings.SIGN_IN_WINDOW_SECONDS)
     recent = SignInFailure.objects.filter(failed_at__gt=now - window)
-    counted = [(recent.filter(username=username.lower()), settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT)]
+    account = recent.filter(username=SignInFailure.account(username))
+    counted = [(account, settings.SIGN_IN_MAX_FAILURES_PER_ACCOUNT)]
     if address:
         counted.append((recent.filter(address=address), settings.SIGN_IN_MAX_FAILURES_PER_ADDRESS))
     waits = []

@@ -65,13 +65,14 @@ def record_sign_in_failure(*, username: str, address: str | None) -> None:
     now = timezone.now()
     SignInFailure.objects.filter(
         failed_at__lt=now - timedelta(seconds=settings.SIGN_IN_WINDOW_SECONDS)).delete()
-    SignInFailure.objects.create(username=username.lower()[:150], address=address, failed_at=now)
+    SignInFailure.objects.create(username=SignInFailure.account(username), address=address,
+                                 failed_at=now)
 
 
 def forget_sign_in_failures(*, username: str) -> None:
     """A successful sign-in: the account's failures are forgotten (other accounts' failures
     from the same address still count)."""
-    SignInFailure.objects.filter(username=username.lower()).delete()
+    SignInFailure.objects.filter(username=SignInFailure.account(username)).delete()
 
 
 HEARTBEAT_ROWS_KEPT_FOR = timedelta(hours=1)

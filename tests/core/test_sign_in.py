@@ -93,3 +93,11 @@ def test_the_account_name_is_counted_whatever_its_case(staff):
     for name in ["ANA", "Ana", "aNa", "anA", "ana"]:
         sign_in("/login/", name, "wrong")
     assert not signed_in(sign_in("/login/", "ana", PASSWORD))
+
+
+def test_a_name_longer_than_the_column_is_counted_too(staff):
+    for _ in range(5):
+        sign_in("/login/", "x" * 300, "wrong")
+    assert SignInFailure.objects.filter(username="x" * 150).count() == 5
+    response = sign_in("/login/", "x" * 300, "wrong")
+    assert "Too many failed sign-ins" in response.content.decode()
