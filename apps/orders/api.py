@@ -201,6 +201,7 @@ ORDER_DOCUMENT = inline_serializer("Order", fields={
         "note": serializers.CharField(),
         "total": _money_out("LineGross"), "discount": MONEY,
         "net": _money_out("LineNet"), "tax": MONEY,
+        "tax_rate_bps": serializers.IntegerField(help_text="The rate the line was taxed at; 0 if exempt."),
         "refunded_quantity": serializers.IntegerField()}),
     "tenders": inline_serializer("OrderTender", many=True, fields={
         "type": serializers.CharField(), "status": serializers.CharField(), "amount": MONEY,

@@ -82,6 +82,9 @@ class OrderLine(models.Model):
         default=0, db_default=0, help_text="The line's own discounts plus its share of the order's.")
     net_amount = models.BigIntegerField(help_text="line_total - discount_amount: what tax is on.")
     tax_amount = models.BigIntegerField(default=0, db_default=0)
+    tax_rate_bps = models.PositiveIntegerField(
+        default=0, db_default=0,
+        help_text="The rate this line was taxed at when sold; 0 if exempt or unknown (a platform's own tax).")
     refunded_quantity = models.PositiveIntegerField(default=0, db_default=0)
     note = models.CharField(max_length=500, blank=True)
 

@@ -157,6 +157,7 @@ def _line(line: OrderLine, currency: str) -> dict:
         "discount": _money(line.discount_amount, currency),
         "net": _money(line.net_amount, currency),
         "tax": _money(line.tax_amount, currency),
+        "tax_rate_bps": line.tax_rate_bps,
         "refunded_quantity": line.refunded_quantity,
     }
 

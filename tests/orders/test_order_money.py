@@ -51,6 +51,7 @@ class TestTax:
         order = response.json()
         # 1900 * 10.25% = 194.75 -> 195; the salsa jar is groceries: 0
         assert [line["tax"]["amount"] for line in order["lines"]] == [195, 0]
+        assert [line["tax_rate_bps"] for line in order["lines"]] == [1025, 0]
         assert (order["subtotal"], order["tax"], order["total"]) == (usd(2799), usd(195), usd(2994))
         assert Order.objects.get().tax_amount == 195
 

@@ -32,6 +32,7 @@ class PricedLine:
     note: str
     discount: int = 0
     tax: int = 0
+    tax_rate_bps: int = 0
 
     @property
     def total(self) -> int:
@@ -148,9 +149,10 @@ def apply_discounts_and_tax(*, priced: list[PricedLine], lines: tuple[LineInput,
     ]
     after_own = sum(item.amount - item.discount for item in inputs)
     order_discount = money.apply_discounts(after_own, _discounts(order_discounts, currency, "discounts"))
-    for line, amounts in zip(priced, money.price_lines(inputs, order_discount=order_discount),
-                             strict=True):
+    for line, item, amounts in zip(priced, inputs,
+                                   money.price_lines(inputs, order_discount=order_discount), strict=True):
         line.discount, line.tax = amounts.discount, amounts.tax
+        line.tax_rate_bps = 0 if item.tax_exempt else item.tax_basis_points
     return totals_of(priced, currency)
 
 

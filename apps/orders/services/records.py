@@ -21,6 +21,7 @@ def create_lines(record: Order, priced: list[PricedLine]) -> list[OrderLine]:
                   sku=line.variant.sku, name=line.variant.name, quantity=line.quantity,
                   unit_price=line.unit_price, modifiers=line.modifiers, line_total=line.total,
                   discount_amount=line.discount, net_amount=line.net, tax_amount=line.tax,
+                  tax_rate_bps=line.tax_rate_bps,
                   note=line.note)
         for line in priced
     ])
