@@ -140,9 +140,9 @@ def test_a_nul_in_a_signed_header_is_stored_as_an_escape(secrets):
 
 
 @pytest.mark.django_db
-def test_a_signed_event_that_parses_but_makes_no_sense_becomes_an_exception(secrets, settings):
-    settings.INBOUND_MAX_ATTEMPTS = 1
-    body = json.dumps({"event_id": "e-1", "type": "order.created", "data": "nonsense"}).encode()
+@pytest.mark.parametrize("data", ["nonsense", {"id": 5}, {"type": "order", "object": []}])
+def test_a_signed_event_that_parses_but_makes_no_sense_becomes_an_exception_at_once(secrets, data):
+    body = json.dumps({"event_id": "e-1", "type": "order.created", "data": data}).encode()
 
     answer = post("square", body, signed_headers("square", body))
     assert answer.status_code == 200
@@ -152,7 +152,7 @@ def test_a_signed_event_that_parses_but_makes_no_sense_becomes_an_exception(secr
     process_inbound_event(event.pk)
 
     event.refresh_from_db()
-    assert event.status == InboundStatus.FAILED
+    assert (event.status, event.attempts) == (InboundStatus.FAILED, 1)
     assert ExceptionItem.objects.get().kind == "inbound_failed"
 
 

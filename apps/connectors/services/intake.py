@@ -201,9 +201,16 @@ def _finish(event: InboundEvent, status: str, note: str = "") -> str:
     return status
 
 
+# A payload missing what its handler reads, or holding it in the wrong type, reads the
+# same way on every attempt: it goes to a person at once instead of retrying for minutes.
+SENSELESS_PAYLOAD = (UnreadablePayload, KeyError, TypeError, AttributeError)
+
+
 def _failed_attempt(event: InboundEvent, error: Exception) -> str:
     event.last_error = str(error)[:2000] or repr(error)[:2000]
-    if event.attempts < settings.INBOUND_MAX_ATTEMPTS:
+    if isinstance(error, KeyError):
+        event.last_error = f"the event has no {error} field"
+    if event.attempts < settings.INBOUND_MAX_ATTEMPTS and not isinstance(error, SENSELESS_PAYLOAD):
         # Try again after a pause that grows with each attempt.
         event.claimed_until = timezone.now() + timedelta(seconds=min(60, 2 ** event.attempts))
         event.save(update_fields=["last_error", "claimed_until"])
