@@ -54,6 +54,16 @@ class InjectResult:
 
 
 @dataclass(frozen=True)
+class VoidResult:
+    """What voiding an order's ticket came to: voided (now, or already), or left for staff
+    at the POS because its API cannot do it (`manual`, saying what to do there)."""
+
+    voided: bool
+    manual: str = ""
+    already: bool = False  # it was voided before this call (by staff, or an earlier attempt)
+
+
+@dataclass(frozen=True)
 class PlatformCount:
     quantity: int | None  # None: the platform does not track a count for this item
     available: bool = True
@@ -67,6 +77,9 @@ class BaseAdapter:
     # One call takes many pushes under one idempotency key (Shopify): new pushes share a
     # key, and a retry re-sends the same pushes together.
     pushes_share_a_key: bool = False
+    # Voiding or canceling an order there gives its units back to the platform's own count
+    # (as taking it took them), so the count it shows rises by itself.
+    restocks_on_void: bool = False
 
     def __init__(self, connection):
         self.connection = connection
@@ -78,6 +91,11 @@ class BaseAdapter:
         order (by idempotency key or by looking `reference` up) instead of making another.
         `retrying` is False only on a delivery's first attempt, when there is nothing to
         look up yet (the look-up costs a call against the platform's rate limit)."""
+        raise NotImplementedError
+
+    def void_order(self, external_id: str, *, reference: str) -> VoidResult:
+        """Void (cancel) the order Concord sent, `external_id` at the platform, once: a
+        retry finds it voided. Staff-only cases answer `VoidResult(False, manual=...)`."""
         raise NotImplementedError
 
     def push_stock(self, pushes: list[StockPush]) -> list[StockPushResult]:

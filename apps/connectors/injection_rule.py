@@ -35,6 +35,13 @@ def owes_injection(*, topic: str, payload: topics.OrderPayload, link: PlatformCo
             and (payload.get("source_name") or "").lower() != source_name_of(link.platform).lower())
 
 
+def owes_void(*, topic: str, payload: topics.OrderPayload, link: PlatformConnection) -> bool:
+    """A canceled order this POS was owed may be a ticket there: it is voided there too.
+    Whether it ever landed is asked when the void is sent (`services.lifecycle`)."""
+    return topic == topics.ORDER_CANCELED and owes_injection(
+        topic=topics.ORDER_CREATED, payload=payload, link=link)
+
+
 def undispatched_rows_owed_to(link: PlatformConnection) -> QuerySet[OutboxEvent]:
     """Outbox rows not fanned out yet whose order this POS is owed (`owes_injection`)."""
     if not link.receives_orders:

@@ -137,3 +137,16 @@ def variant_for_external_id(*, platform: str, external_id: str, location_id: int
 def list_order_deliveries(order_id: int) -> list[Delivery]:
     """Every call owed to a platform for this order (sending it to a POS), with its attempts."""
     return list(Delivery.objects.filter(order_id=order_id).order_by("id"))
+
+
+def tickets_awaiting_pickup(*, placed_before, limit: int = 100) -> list[tuple[str, str]]:
+    """Web and phone orders that reached a POS and are still open in Concord, oldest first,
+    as (platform, the order's id there): the tickets a store closes when they are picked up."""
+    from apps.orders.enums import OrderStatus
+    from apps.orders.models import Order
+
+    still_open = Order.objects.filter(status__in=[OrderStatus.ACCEPTED, OrderStatus.READY],
+                                      placed_at__lt=placed_before).values("pk")
+    return list(Delivery.objects.filter(kind=DeliveryKind.INJECT_ORDER, status=DeliveryStatus.DONE,
+                                        order_id__in=still_open).exclude(external_ref="")
+                .order_by("order_id").values_list("platform", "external_ref")[:limit])

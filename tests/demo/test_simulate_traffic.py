@@ -36,3 +36,8 @@ def test_an_86d_item_is_not_restocked(shop, monkeypatch):
 def test_delivery_settings_out_of_range_are_refused(db, arguments):
     with pytest.raises(CommandError, match="restock"):
         call_command("simulate_traffic", "--seconds", "1", *arguments)
+
+
+def test_a_negative_pickup_delay_is_refused(db):
+    with pytest.raises(CommandError, match="pickup-after"):
+        call_command("simulate_traffic", "--seconds", "1", "--pickup-after", "-1")

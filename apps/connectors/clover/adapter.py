@@ -21,6 +21,7 @@ from apps.connectors.adapters import (
     PlatformCount,
     StockPush,
     StockPushResult,
+    VoidResult,
 )
 from apps.connectors.clover.client import CloverClient
 from apps.connectors.config import kept_client
@@ -64,6 +65,9 @@ class Adapter(BaseAdapter):
     # [unverified] whether an order made through the API takes stock at Clover; the
     # emulator's atomic orders do, as register sales do.
     decrements_stock = True
+    # [unverified] whether deleting an order gives its items back to stock (the emulator's
+    # `restock_on_delete`, the mirror of taking them).
+    restocks_on_void = True
 
     @property
     def client(self) -> CloverClient:
@@ -79,6 +83,22 @@ class Adapter(BaseAdapter):
         made = existing[0] if existing else self.client.create_atomic_order(
             self.order_cart(order, reference=reference, items=items, modifiers=modifiers))
         return InjectResult(made["id"], decrements_stock=self.decrements_stock)
+
+    def void_order(self, external_id: str, *, reference: str) -> VoidResult:
+        """An open order is deleted (Clover's API has no void of an order); one already gone
+        was deleted before. A paid order's payment is voided or refunded at the device."""
+        try:
+            order = self.client.get_order(external_id)
+        except PlatformError as error:
+            if error.status != 404:
+                raise
+            return VoidResult(voided=True, already=True)
+        if order.get("state") == "locked" or order.get("paymentState") not in (None, "OPEN"):
+            return VoidResult(voided=False, manual=(
+                f"Clover order {external_id} is paid: void or refund its payment on the Clover "
+                "device, then delete the order there."))
+        self.client.delete_order(external_id)
+        return VoidResult(voided=True)
 
     def order_cart(self, order: dict, *, reference: str, items: dict[str, ItemRef],
                    modifiers: dict[str, ItemRef]) -> dict:

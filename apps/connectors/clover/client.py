@@ -168,6 +168,11 @@ class CloverClient(PlatformClient):
                   "offset": offset}
         return self.request_json("GET", self._path("orders"), params=params)["elements"]
 
+    def delete_order(self, order_id: str) -> None:
+        """`DELETE /v3/merchants/{mId}/orders/{orderId}`: how an open order is voided through
+        the API (docs.clover.com "Delete an order"; [unverified] refused once it has payments)."""
+        self.request_json("DELETE", self._path(f"orders/{order_id}"))
+
     def find_orders_by_title(self, title: str) -> list[dict]:
         """Orders whose `title` is Concord's reference: how a retry learns the first
         attempt already created the order."""

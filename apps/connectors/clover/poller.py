@@ -1,6 +1,7 @@
 """Clover's backstop: Clover promises nothing about webhook delivery, so each poll reads
 the orders modified since the last poll (`modifiedTime>=`, with an overlap for clocks and
-late writes) and stores each paid register sale not seen before as an event for the same
+late writes) and stores each paid register sale (and each of Concord's own orders paid at
+the device) not seen before as an event for the same
 idempotent intake as a webhook (`webhooks.handle`)."""
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Iterator
 
 from apps.connectors.clover.adapter import clover_client
 from apps.connectors.clover.client import CloverClient
-from apps.connectors.clover.webhooks import is_register_sale, order_envelope
+from apps.connectors.clover.webhooks import is_from_concord, is_paid, is_register_sale, order_envelope
 from apps.connectors.models import InboundEvent, PlatformConnection
 from apps.connectors.pos_common import merge_connection_settings
 from apps.connectors.services.intake import EventEnvelope, store_events
@@ -28,7 +29,8 @@ def poll(link: PlatformConnection) -> int:
     client = clover_client(link.external_location_id)
     watermark = (link.settings or {}).get(WATERMARK_SETTING) or int(time.time() * 1000) - FIRST_LOOKBACK_MS
     orders = list(_orders_since(client, watermark - OVERLAP_MS))
-    fresh = _not_stored([order_envelope(link, order) for order in orders if is_register_sale(order)])
+    fresh = _not_stored([order_envelope(link, order) for order in orders
+                         if is_register_sale(order) or (is_from_concord(order) and is_paid(order))])
     for envelope in fresh:
         store_events(platform=PLATFORM, envelopes=[envelope], headers={}, verified=True,
                      body=json.dumps(envelope.payload["order"]).encode())

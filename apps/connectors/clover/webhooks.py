@@ -38,6 +38,13 @@ from apps.connectors.services.intake import (
     record_platform_order,
     record_platform_stock,
 )
+from apps.connectors.services.lifecycle import (
+    order_closed_at,
+    order_id_of_reference,
+    order_id_of_sale,
+    order_id_of_ticket,
+    order_voided_at,
+)
 from apps.core.enums import Channel
 from apps.core.strict_json import loads_strict
 from apps.orders.enums import FulfillmentType
@@ -93,6 +100,8 @@ def prepare(event: InboundEvent) -> dict:
     """Fetch what the ids name, before the engine opens its transaction."""
     payload = event.payload
     key, _, object_id = payload["objectId"].partition(":")
+    if payload.get("type") == "DELETE" and key == "O":
+        return {"deleted": object_id}  # gone at Clover: nothing to fetch, the id says which
     if payload.get("type") == "DELETE":
         raise SkipEvent(f"{payload['objectId']} deleted at Clover")
     link = connected_link(PLATFORM, payload["merchantId"])
@@ -114,9 +123,9 @@ def _skip_without_fetching(event: InboundEvent, key: str, object_id: str) -> Non
             platform=PLATFORM, status="pending", payload__objectId=event.payload["objectId"],
             payload__ts__gt=event.payload["ts"]).exists():
         raise SkipEvent("a newer event for this item follows")
-    if key == "O" and not event.payload.get("order") and Delivery.objects.filter(
-            platform=PLATFORM, external_ref=object_id).exists():
-        raise SkipEvent("an order Concord sent")
+    if key == "O" and event.payload.get("type") == "CREATE" and not event.payload.get("order") \
+            and Delivery.objects.filter(platform=PLATFORM, external_ref=object_id).exists():
+        raise SkipEvent("an order Concord sent")  # its later changes (paid, deleted) matter
 
 
 def handle(event: InboundEvent) -> str:
@@ -126,6 +135,8 @@ def handle(event: InboundEvent) -> str:
     key, _, object_id = payload["objectId"].partition(":")
     if key == "I":
         return _record_item(link, object_id, prepared["item"])
+    if "deleted" in prepared:
+        return _follow_deleted(link, prepared["deleted"])
     return _record_order(link, prepared["order"])
 
 
@@ -198,14 +209,36 @@ def _record_item(link: PlatformConnection, item_id: str, item: dict) -> str:
 def is_register_sale(order: dict) -> bool:
     """An order made at Clover (not one Concord sent) and paid: an open order may still
     gain line items, and each change sends another event."""
-    if (order.get("title") or "").startswith(CONCORD_PREFIX):
-        return False
+    return not is_from_concord(order) and is_paid(order)
+
+
+def is_from_concord(order: dict) -> bool:
+    return (order.get("title") or "").startswith(CONCORD_PREFIX)
+
+
+def is_paid(order: dict) -> bool:
     return order.get("state") == "locked" or order.get("paymentState") not in (None, "OPEN")
 
 
+def _follow_deleted(link: PlatformConnection, clover_order_id: str) -> str:
+    """An order deleted at Clover: Concord's own order is canceled; a register sale Concord
+    recorded is voided (its units back on hand). Clover promises no delivery and a deleted
+    order no longer shows in a poll, so a lost DELETE is left to a person ([unverified])."""
+    order_id = order_id_of_ticket(PLATFORM, clover_order_id) or order_id_of_sale(
+        PLATFORM, channel=Channel.REGISTER, external_id=clover_order_id)
+    if order_id is None:
+        raise SkipEvent(f"order {clover_order_id} deleted at Clover was never in Concord")
+    return order_voided_at(platform=PLATFORM, link=link, order_id=order_id)
+
+
 def _record_order(link: PlatformConnection, order: dict) -> str:
+    if is_from_concord(order):
+        order_id = order_id_of_reference(order.get("title"))
+        if order_id is None or not is_paid(order):
+            raise SkipEvent("Concord's own order, still open")
+        return order_closed_at(platform=PLATFORM, order_id=order_id)  # paid at the device: picked up
     if not is_register_sale(order):
-        raise SkipEvent("Concord's own order, or not paid yet")
+        raise SkipEvent("not paid yet")
     lines = _lines(link, order)
     if not lines:
         raise SkipEvent("no inventory items on the order")

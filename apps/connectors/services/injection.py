@@ -9,8 +9,9 @@ from apps.connectors.http import PlatformError
 from apps.connectors.models import Delivery, PlatformConnection, StockSyncState
 from apps.connectors.platforms import adapter_for
 from apps.connectors.selectors import item_refs, modifier_refs
-from apps.connectors.services.outcomes import record_failure, record_success
+from apps.connectors.services.outcomes import record_failure, record_success, recount_units_of
 from apps.connectors.services.routing import queue_stock_pushes
+from apps.orders.enums import OrderStatus
 from apps.orders.selectors import get_order, order_document
 
 
@@ -21,6 +22,13 @@ def order_reference(order: dict) -> str:
 
 def send_order(link: PlatformConnection, delivery: Delivery) -> None:
     order = get_order(delivery.order_id)
+    if order.status == OrderStatus.CANCELED:
+        # Canceled before it was sent (or while its delivery waited in the exception
+        # queue): no ticket is made, and its units are no longer on their way.
+        with transaction.atomic():
+            record_success(delivery, note="canceled in Concord before it was sent: not sent")
+            recount_units_of(delivery)
+        return
     document = order_document(order)
     variant_ids = [line.variant_id for line in order.lines.all()]
     items = item_refs(platform=link.platform, location_id=link.location_id, variant_ids=variant_ids)

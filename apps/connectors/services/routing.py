@@ -6,7 +6,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from apps.connectors.enums import DeliveryKind
-from apps.connectors.injection_rule import owes_injection
+from apps.connectors.injection_rule import owes_injection, owes_void
 from apps.connectors.locks import claim_undispatched_outbox
 from apps.connectors.models import Delivery, PlatformConnection
 from apps.connectors.selectors import active_connections
@@ -22,6 +22,10 @@ def stock_subject(platform: str, location_id: int, variant_id: int) -> str:
 
 def inject_subject(platform: str, order_id: int) -> str:
     return f"inject:{platform}:{order_id}"
+
+
+def void_subject(platform: str, order_id: int) -> str:
+    return f"void:{platform}:{order_id}"
 
 
 def stock_push(platform: str, location_id: int, variant_id: int) -> Delivery:
@@ -56,6 +60,11 @@ def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) ->
         if owes_injection(topic=event.topic, payload=payload, link=connection):
             rows.append(Delivery(platform=connection.platform, kind=DeliveryKind.INJECT_ORDER,
                                  subject_key=inject_subject(connection.platform, event.aggregate_id),
+                                 location_id=location_id, order_id=event.aggregate_id,
+                                 next_attempt_at=now))
+        if owes_void(topic=event.topic, payload=payload, link=connection):
+            rows.append(Delivery(platform=connection.platform, kind=DeliveryKind.VOID_ORDER,
+                                 subject_key=void_subject(connection.platform, event.aggregate_id),
                                  location_id=location_id, order_id=event.aggregate_id,
                                  next_attempt_at=now))
     return rows

@@ -308,6 +308,13 @@ def count_platform_sale(*, platform: str, location_id: int, variant_id: int, qua
              platform_quantity=F("platform_quantity") - quantity)  # an unknown count stays unknown
 
 
+def count_platform_restock(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
+    """The platform gave an order's units back to its own count (a void or cancel there):
+    what it shows went up by as much, so the next push does not add them again."""
+    count_platform_sale(platform=platform, location_id=location_id, variant_id=variant_id,
+                        quantity=-quantity)
+
+
 def rebase_on_platform_count(*, platform: str, location_id: int, variant_id: int, quantity: int) -> None:
     """Drift repair: start deltas from what the platform shows now."""
     StockSyncState.objects.get_or_create(platform=platform, location_id=location_id, variant_id=variant_id)

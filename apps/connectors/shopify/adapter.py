@@ -81,6 +81,9 @@ class Outcome:
 class Adapter(BaseAdapter):
     platform = PLATFORM
     pushes_share_a_key = True
+    # [unverified] a cancelled order's units go back to Shopify's available (the emulator,
+    # as the admin's "Restock items" default).
+    restocks_on_void = True
 
     def __init__(self, connection):
         super().__init__(connection)

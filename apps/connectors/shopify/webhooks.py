@@ -9,6 +9,9 @@ first. An unpaid `orders/create` is skipped: `orders/paid` follows when the mone
 and until then Concord records no payment it has not seen. (Shopify does hold the units
 of an unpaid order; see the report for what recording it would need.)
 
+A recorded order cancelled in Shopify (`orders/cancelled`) is canceled in Concord and its
+stock released; one fulfilled there (`orders/fulfilled`) is fulfilled.
+
 Fulfilment: the order's `location_id` names the Shopify location, hence the Concord
 store. An order with a shipping address ships from there ("shipping"); one without is
 picked up there ("pickup").
@@ -34,8 +37,10 @@ from apps.connectors.services.intake import (
     record_platform_order,
     record_platform_stock,
 )
+from apps.connectors.services.lifecycle import order_closed_at, order_id_of_sale, order_voided_at
 from apps.connectors.shopify import signatures
 from apps.connectors.shopify.adapter import PLATFORM
+from apps.core.enums import Channel
 from apps.core.errors import ValidationFailed
 from apps.core.money import from_decimal
 from apps.core.strict_json import loads_strict
@@ -44,6 +49,8 @@ from apps.orders.services import CustomerInput
 
 ORDER_TOPICS = ("orders/create", "orders/paid")
 PAID_STATUSES = ("paid", "partially_paid", "authorized")
+CANCELLED_TOPIC = "orders/cancelled"
+FULFILLED_TOPIC = "orders/fulfilled"
 
 
 def verify(body: bytes, headers: dict) -> bool:
@@ -69,6 +76,8 @@ def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
 def handle(event: InboundEvent) -> str:
     if event.topic in ORDER_TOPICS:
         return _record_order(event.topic, event.payload)
+    if event.topic in (CANCELLED_TOPIC, FULFILLED_TOPIC):
+        return _follow_order(event.topic, event.payload)
     if event.topic == "inventory_levels/update":
         return _record_level(event.payload, event.occurred_at)
     if event.topic == "refunds/create":
@@ -104,6 +113,18 @@ def _record_order(topic: str, order: dict) -> str:
         customer=order_customer(order),
     ))
     return f"{'recorded' if created else 'already recorded'} as order #{record.pk}"
+
+
+def _follow_order(topic: str, order: dict) -> str:
+    """A web order Concord recorded was cancelled in Shopify (its stock released; Shopify
+    restocks its own count) or fulfilled there (the customer has it)."""
+    link = connected_link(PLATFORM, order.get("location_id"))
+    order_id = order_id_of_sale(PLATFORM, channel=Channel.WEB, external_id=str(order["id"]))
+    if order_id is None:
+        raise SkipEvent(f"order {order.get('name')} was never recorded in Concord")
+    if topic == CANCELLED_TOPIC:
+        return order_voided_at(platform=PLATFORM, link=link, order_id=order_id)
+    return order_closed_at(platform=PLATFORM, order_id=order_id)
 
 
 def order_line(line: dict, currency: str) -> PlatformLine:

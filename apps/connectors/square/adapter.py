@@ -27,6 +27,7 @@ from apps.connectors.adapters import (
     PlatformCount,
     StockPush,
     StockPushResult,
+    VoidResult,
 )
 from apps.connectors.http import PlatformError
 from apps.connectors.square.client import SquareClient
@@ -86,6 +87,9 @@ def rfc3339_now() -> str:
 class Adapter(BaseAdapter):
     platform = PLATFORM
     decrements_stock = True
+    # [unverified] a canceled order's units go back to Square's count (the emulator's guess,
+    # the mirror of taking them when the order is created).
+    restocks_on_void = True
 
     def __init__(self, connection):
         super().__init__(connection)
@@ -102,6 +106,25 @@ class Adapter(BaseAdapter):
         # after an unanswered call replays the first order instead of making a second.
         created = self.client.create_order(idempotency_key=reference, order=body)
         return InjectResult(external_id=created["id"], decrements_stock=self.decrements_stock)
+
+    def void_order(self, external_id: str, *, reference: str) -> VoidResult:
+        """UpdateOrder to CANCELED (its fulfillments with it), at the version just read, under
+        a key derived from our reference so a retry replays. Square cannot update a
+        COMPLETED order: that one was paid at the register, and staff refund it there."""
+        order = self.client.retrieve_order(external_id)
+        if order.get("state") == "CANCELED":
+            return VoidResult(voided=True, already=True)
+        if order.get("state") == "COMPLETED":
+            return VoidResult(voided=False, manual=(
+                f"Square completed order {external_id} (paid at the register): refund it "
+                "there, or take the goods back as a return."))
+        sparse = {"location_id": self.location_id, "version": order["version"], "state": "CANCELED"}
+        fulfillments = [{"uid": f["uid"], "state": "CANCELED"} for f in order.get("fulfillments") or []
+                        if f.get("uid")]
+        if fulfillments:
+            sparse["fulfillments"] = fulfillments
+        self.client.update_order(external_id, idempotency_key=f"{reference}:void", order=sparse)
+        return VoidResult(voided=True)
 
     # -- stock ---------------------------------------------------------------------------------
 

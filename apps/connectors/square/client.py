@@ -81,6 +81,13 @@ class SquareClient(PlatformClient):
         """RetrieveOrder: `GET /v2/orders/{order_id}`."""
         return self.request_json("GET", f"/v2/orders/{order_id}")["order"]
 
+    def update_order(self, order_id: str, *, idempotency_key: str, order: dict) -> dict:
+        """UpdateOrder: `PUT /v2/orders/{order_id}` with a sparse `order` carrying the current
+        `version`; the same key replays (CONNECTORS.md §2.2, developer.squareup.com
+        reference/square/orders-api/update-order)."""
+        body = {"idempotency_key": idempotency_key, "order": order}
+        return self.request_json("PUT", f"/v2/orders/{order_id}", json=body)["order"]
+
     def batch_retrieve_orders(self, order_ids: list[str], *, location_id: str | None = None) -> list[dict]:
         """BatchRetrieveOrders: `POST /v2/orders/batch-retrieve` (at most 100 ids)."""
         body: dict = {"order_ids": order_ids}

@@ -13,9 +13,9 @@ from datetime import UTC, datetime, timedelta
 from apps.connectors.models import InboundEvent, PlatformConnection
 from apps.connectors.pos_common import merge_connection_settings
 from apps.connectors.services.intake import EventEnvelope, store_events
-from apps.connectors.square.adapter import PLATFORM, is_from_concord, square_client
+from apps.connectors.square.adapter import PLATFORM, square_client
 from apps.connectors.square.client import SquareClient
-from apps.connectors.square.webhooks import POLLED_ORDER_TOPIC, SALE_STATE, square_time
+from apps.connectors.square.webhooks import FINAL_STATES, POLLED_ORDER_TOPIC, square_time
 
 WATERMARK_SETTING = "orders_polled_to"  # the newest updated_at seen, as Square wrote it
 FIRST_LOOK_BACK = timedelta(days=2)
@@ -23,13 +23,14 @@ OVERLAP = timedelta(seconds=60)
 
 
 def poll(link: PlatformConnection) -> int:
-    """Store the completed register sales updated since the last poll and not seen yet;
-    returns how many."""
+    """Store the finished orders (completed register sales, and Concord's own orders the
+    register completed or canceled) updated since the last poll and not seen yet; returns
+    how many."""
     watermark = square_time((link.settings or {}).get(WATERMARK_SETTING))
     since = watermark - OVERLAP if watermark else datetime.now(UTC) - FIRST_LOOK_BACK
     stored, stamps = 0, []
     for page in _pages_updated_since(square_client(), link.external_location_id, since):
-        stored += _store_new([polled_event(order) for order in page if not is_from_concord(order)])
+        stored += _store_new([polled_event(order) for order in page])
         stamps += [order["updated_at"] for order in page if order.get("updated_at")]
     _advance_watermark(link, watermark, stamps)
     return stored
@@ -40,7 +41,7 @@ def _pages_updated_since(client: SquareClient, location_id: str, since: datetime
     cursor = None
     while True:
         page = client.search_orders(location_ids=[location_id], updated_after=updated_after,
-                                    states=[SALE_STATE], cursor=cursor)
+                                    states=list(FINAL_STATES), cursor=cursor)
         yield page.get("orders", [])
         cursor = page.get("cursor")
         if not cursor:

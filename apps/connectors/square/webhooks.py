@@ -29,6 +29,7 @@ from apps.connectors.services.intake import (
     record_platform_order,
     record_platform_stock,
 )
+from apps.connectors.services.lifecycle import order_closed_at, order_id_of_reference, order_voided_at
 from apps.connectors.square import signatures
 from apps.connectors.square.adapter import (
     PLATFORM,
@@ -47,6 +48,8 @@ from apps.orders.services import CustomerInput
 ORDER_TOPICS = ("order.created", "order.updated")
 POLLED_ORDER_TOPIC = "order.polled"
 SALE_STATE = "COMPLETED"
+CANCELED_STATE = "CANCELED"
+FINAL_STATES = (SALE_STATE, CANCELED_STATE)
 # A sold-out change bumps its variation's `updated_at` to the event's time; a margin
 # covers clock rounding, and re-reading a flag that did not change is harmless.
 CATALOG_CHANGE_MARGIN = timedelta(minutes=1)
@@ -71,7 +74,7 @@ def handle(event: InboundEvent) -> str:
     if event.topic in ORDER_TOPICS:
         return _record_notified_order(event.payload)
     if event.topic == POLLED_ORDER_TOPIC:
-        return record_sale(event.payload)
+        return apply_order(event.payload)
     if event.topic == "inventory.count.updated":
         return _record_counts(event.payload)
     if event.topic == "catalog.version.updated":
@@ -95,11 +98,29 @@ def _record_notified_order(message: dict) -> str:
     data = message["data"]
     summary = data["object"].get(data["type"]) or {}
     connected_link(PLATFORM, summary.get("location_id"))
-    if summary.get("state") != SALE_STATE:
-        # A register sale is COMPLETED when it is paid; an order that completes later
-        # sends order.updated, and the poller catches it if that is lost.
-        raise SkipEvent(f"order {data['id']} is {summary.get('state')}, not a completed sale")
-    return record_sale(square_client().retrieve_order(data["id"]))
+    if summary.get("state") not in FINAL_STATES:
+        # A register sale is COMPLETED when it is paid; an order that completes (or is
+        # canceled) later sends order.updated, and the poller catches it if that is lost.
+        raise SkipEvent(f"order {data['id']} is {summary.get('state')}, neither completed nor canceled")
+    return apply_order(square_client().retrieve_order(data["id"]))
+
+
+def apply_order(order: dict) -> str:
+    """A finished Square order: one Concord sent follows its ticket (COMPLETED fulfils it,
+    CANCELED cancels it); any other is a register sale, recorded when COMPLETED. A register
+    sale cannot be canceled once COMPLETED (Square refunds it instead)."""
+    if not is_from_concord(order):
+        return record_sale(order)
+    link = connected_link(PLATFORM, order.get("location_id"))
+    order_id = order_id_of_reference((order.get("metadata") or {}).get("concord_reference")
+                                     or order.get("reference_id"))
+    if order_id is None:
+        raise SkipEvent(f"order {order['id']} names no Concord order")
+    if order.get("state") == SALE_STATE:
+        return order_closed_at(platform=PLATFORM, order_id=order_id)
+    if order.get("state") == CANCELED_STATE:
+        return order_voided_at(platform=PLATFORM, link=link, order_id=order_id)
+    raise SkipEvent(f"order {order['id']} is {order.get('state')}")
 
 
 def record_sale(order: dict) -> str:

@@ -25,6 +25,7 @@ from apps.connectors.adapters import (
     PlatformCount,
     StockPush,
     StockPushResult,
+    VoidResult,
 )
 from apps.connectors.config import kept_client
 from apps.connectors.http import PlatformError
@@ -51,6 +52,7 @@ DINING_OPTIONS = {
     "in_store": ("Dine In", "DINE_IN"),
 }
 DINING_OPTIONS_SETTING = "dining_options"
+VOIDABLE_PAYMENT_TYPE = "OTHER"
 
 # Toast requires all four customer fields on take-out and delivery orders. A phone or web
 # order without them still has to reach the kitchen, so these stand in (the tab name
@@ -94,6 +96,9 @@ class Adapter(BaseAdapter):
     platform = PLATFORM
     # Ordering a QUANTITY item decrements its count at Toast (CONNECTORS.md §1.4).
     decrements_stock = True
+    # [unverified] a void gives a QUANTITY item its count back (the emulator's
+    # `restock_on_void`, the mirror of ordering it).
+    restocks_on_void = True
 
     @property
     def client(self) -> ToastClient:
@@ -115,6 +120,22 @@ class Adapter(BaseAdapter):
                     raise
                 made = self._already_created(reference, error)
         return InjectResult(made["guid"], decrements_stock=self.decrements_stock)
+
+    def void_order(self, external_id: str, *, reference: str) -> VoidResult:
+        """`POST /orders/v2/orders/{guid}/void`, only for an order whose payments are all of
+        type OTHER (or that has none): a card or cash payment taken at the restaurant is
+        voided or refunded there, by staff. Voiding twice answers the voided order."""
+        order = self.client.get_order(external_id)
+        if order.get("voided"):
+            return VoidResult(voided=True, already=True)
+        taken = sorted({p.get("type") or "?" for check in order.get("checks") or []
+                        for p in check.get("payments") or [] if p.get("type") != VOIDABLE_PAYMENT_TYPE})
+        if taken:
+            return VoidResult(voided=False, manual=(
+                f"Toast order {external_id} has {', '.join(taken)} payments: void the check at "
+                "the register (Toast's API voids only orders paid with OTHER payment types)."))
+        self.client.void_order(external_id)
+        return VoidResult(voided=True)
 
     def _already_created(self, reference: str, error: PlatformError) -> dict:
         """A duplicate externalId: an earlier attempt made the order; answer with it."""

@@ -1,7 +1,8 @@
 """Toast register sales in: Toast has no orders webhook in our facts, so each poll reads
 `ordersBulk` for the orders modified since the last poll (`startDate`/`endDate` select by
 the order's modification time, creation included) and stores every finished register sale
-not seen before as an "order" event, which then flows through the same idempotent intake
+not seen before (and every void, and each of Concord's own orders the restaurant closed
+or voided) as an "order" event, which then flows through the same idempotent intake
 as a webhook (`webhooks.handle`).
 
 Where to start is the later of a high-water mark in Toast's own clock (the newest
@@ -23,7 +24,7 @@ from apps.connectors.pos_common import merge_connection_settings
 from apps.connectors.services.intake import EventEnvelope, store_events
 from apps.connectors.toast.adapter import toast_client
 from apps.connectors.toast.client import ToastClient
-from apps.connectors.toast.webhooks import is_register_sale, order_envelope, toast_time
+from apps.connectors.toast.webhooks import is_finished, order_envelope, toast_time
 
 PLATFORM = "toast"
 WATERMARK_SETTING = "orders_polled_to"  # the newest modifiedDate seen, as Toast wrote it
@@ -51,7 +52,7 @@ def poll(link: PlatformConnection) -> int:
     started_at = timezone.now()
     orders = _orders_to_read(client, link, read_from)
     fresh = _not_stored([order_envelope(link.external_location_id, order)
-                         for order in orders if is_register_sale(order)])
+                         for order in orders if is_finished(order)])
     for envelope in fresh:
         store_events(platform=PLATFORM, envelopes=[envelope], headers={}, verified=True,
                      body=json.dumps(envelope.payload["order"]).encode())

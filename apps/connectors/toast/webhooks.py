@@ -30,6 +30,12 @@ from apps.connectors.services.intake import (
     record_platform_order,
     record_platform_stock,
 )
+from apps.connectors.services.lifecycle import (
+    order_closed_at,
+    order_id_of_reference,
+    order_id_of_sale,
+    order_voided_at,
+)
 from apps.connectors.toast import signatures
 from apps.core.enums import Channel
 from apps.core.errors import ValidationFailed
@@ -130,11 +136,23 @@ def _stock_report(link: PlatformConnection, variant_id: int, details: dict) -> t
 
 def is_register_sale(order: dict) -> bool:
     """An order rung up at Toast (not one Concord sent), final: paid or closed, not voided."""
-    if (order.get("externalId") or "").startswith(CONCORD_PREFIX):
+    if is_from_concord(order):
         return False
     if order.get("voided") or order.get("deleted"):
         return False
     return bool(order.get("paidDate") or order.get("closedDate"))
+
+
+def is_from_concord(order: dict) -> bool:
+    return (order.get("externalId") or "").startswith(CONCORD_PREFIX)
+
+
+def is_finished(order: dict) -> bool:
+    """What a poll stores: a register sale, a void of one (it may have been recorded), and
+    Concord's own orders once the restaurant closed or voided them."""
+    if order.get("voided"):
+        return True
+    return is_register_sale(order) or (is_from_concord(order) and bool(order.get("closedDate")))
 
 
 def order_envelope(restaurant_guid: str, order: dict) -> EventEnvelope:
@@ -147,6 +165,8 @@ def order_envelope(restaurant_guid: str, order: dict) -> EventEnvelope:
 def _record_order(payload: dict) -> str:
     link = connected_link(PLATFORM, payload.get("restaurantGuid"))
     order = payload["order"]
+    if is_from_concord(order) or order.get("voided"):
+        return _follow_ticket(link, order)
     if not is_register_sale(order):
         raise SkipEvent("not a finished register sale")
     currency = link.location.currency
@@ -163,6 +183,22 @@ def _record_order(payload: dict) -> str:
         customer=_customer(checks),
     ))
     return "recorded" if created else "already recorded"
+
+
+def _follow_ticket(link: PlatformConnection, order: dict) -> str:
+    """A ticket Concord sent that the restaurant closed (fulfilled) or voided (canceled),
+    or a register sale voided after it was recorded (its units back on hand)."""
+    if is_from_concord(order):
+        order_id = order_id_of_reference(order.get("externalId"))
+    else:
+        order_id = order_id_of_sale(PLATFORM, channel=Channel.REGISTER, external_id=order["guid"])
+    if order_id is None:
+        raise SkipEvent("a voided order Concord never recorded")
+    if order.get("voided"):
+        return order_voided_at(platform=PLATFORM, link=link, order_id=order_id)
+    if order.get("closedDate"):
+        return order_closed_at(platform=PLATFORM, order_id=order_id)
+    raise SkipEvent("Concord's own order, still open")
 
 
 def _line(link: PlatformConnection, selection: dict, currency: str) -> PlatformLine:

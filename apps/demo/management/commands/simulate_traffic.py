@@ -1,14 +1,20 @@
-"""Demo traffic on all three channels, through the same doors real traffic uses, and the
-deliveries that keep a long demo stocked."""
+"""Demo traffic on all three channels, through the same doors real traffic uses, the
+deliveries that keep a long demo stocked, and customers picking up their web and phone
+orders: the store closes each ticket at its POS (the emulator's order-state call), and
+the order is fulfilled in Concord when the POS tells it, so committed stock does not only
+grow."""
 
 import random
 import time
 import uuid
+from datetime import timedelta
 
 import requests
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
 
+from apps.connectors.selectors import tickets_awaiting_pickup
 from apps.core.services import create_api_client
 from apps.demo import demo_data
 from apps.inventory.enums import MovementReason
@@ -18,8 +24,25 @@ from apps.inventory.services import adjust_stock
 KITCHEN = ("Food", "Sides", "Drinks", "Desserts")
 SELLING_SKUS = [v["sku"] for p in demo_data.PRODUCTS if p["category"] in KITCHEN for v in p["variants"]]
 RARE_SKUS = ["MOLCAJETE", "COMAL", "TEE-LOGO-M"]
+PICKUP_CHECK_SECONDS = 5.0
 BASE_URLS = {"shopify": "SHOPIFY_BASE_URL", "square": "SQUARE_BASE_URL", "toast": "TOAST_BASE_URL",
              "clover": "CLOVER_BASE_URL"}
+
+
+def close_picked_up_tickets(session: requests.Session, *, waited: float, limit: int = 100) -> int:
+    """Web and phone orders placed more than `waited` seconds ago are picked up: their
+    tickets are closed at the POS as staff would close them. Returns how many closed."""
+    closed = 0
+    placed_before = timezone.now() - timedelta(seconds=waited)
+    for platform, ticket in tickets_awaiting_pickup(placed_before=placed_before, limit=limit):
+        url = getattr(settings, BASE_URLS[platform], "")
+        if not url:
+            continue
+        # 409: already closed or voided there, and Concord will hear of it.
+        response = session.post(f"{url}/__emulator/order-state", timeout=10,
+                                json={"order_id": ticket, "state": "closed"})
+        closed += response.ok
+    return closed
 
 
 def receive_deliveries(*, below: int, units: int) -> int:
@@ -46,26 +69,36 @@ class Command(BaseCommand):
                             help="each delivery tops up items with fewer available than this (0: none)")
         parser.add_argument("--restock-units", type=int, default=24, help="units received per item")
         parser.add_argument("--restock-every", type=float, default=60.0, help="seconds between deliveries")
+        parser.add_argument("--pickup-after", type=float, default=30.0,
+                            help="seconds until a web or phone order is picked up and its ticket "
+                                 "closed at the store's POS (0: never)")
 
-    def handle(self, *args, rate, seconds, mix, seed, restock_below, restock_units, restock_every, **options):
+    def handle(self, *args, rate, seconds, mix, seed, restock_below, restock_units, restock_every,
+               pickup_after, **options):
         if rate <= 0:
             raise CommandError("--rate must be positive.")
         if restock_below < 0 or restock_units <= 0 or restock_every <= 0:
             raise CommandError("--restock-below must be 0 or more; --restock-units and --restock-every "
                                "must be positive.")
+        if pickup_after < 0:
+            raise CommandError("--pickup-after must be 0 (never) or more.")
         weights = self._parse_mix(mix)
         rng = random.Random(seed)
         _, key = create_api_client(name="simulate_traffic", channel="phone", actor_label="simulate_traffic")
         session = requests.Session()
         deadline = time.monotonic() + seconds if seconds else None
         counts = {}
-        next_at = next_delivery = time.monotonic()
+        next_at = next_delivery = next_pickup = time.monotonic()
         while deadline is None or time.monotonic() < deadline:
             if restock_below and time.monotonic() >= next_delivery:
                 received = receive_deliveries(below=restock_below, units=restock_units)
                 if received:
                     self.stdout.write(f"deliveries: {received} items restocked")
                 next_delivery += restock_every
+            if pickup_after and time.monotonic() >= next_pickup:
+                picked_up = self._pick_up(session, pickup_after)
+                counts["picked up"] = counts.get("picked up", 0) + picked_up
+                next_pickup += PICKUP_CHECK_SECONDS
             channel = rng.choices(list(weights), weights=list(weights.values()))[0]
             try:
                 outcome = getattr(self, f"_{channel}")(session, rng, key)
@@ -77,6 +110,12 @@ class Command(BaseCommand):
             if sum(counts.values()) % 20 == 0:
                 self.stdout.write(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
         self.stdout.write(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())))
+
+    def _pick_up(self, session, waited: float) -> int:
+        try:
+            return close_picked_up_tickets(session, waited=waited)
+        except requests.RequestException:
+            return 0  # a POS emulator is down: its customers wait for the next round
 
     def _parse_mix(self, mix: str) -> dict:
         try:
