@@ -11,9 +11,9 @@ from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
 
 from apps.connectors.enums import DeliveryStatus, Platform
+from apps.connectors.metrics import sync_health as engine_health
 from apps.connectors.models import Delivery
 from apps.connectors.selectors import list_order_deliveries
-from apps.connectors.services.delivery import pending_counts
 from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
 from apps.core.models import AuditEntry, ExceptionItem, OutboxEvent
 from apps.inventory.models import Location
@@ -57,16 +57,18 @@ def todays_sales(locations) -> list[LocationSales]:
 
 
 def sync_health() -> dict:
-    """What /metrics and /healthz compute, plus the last successful delivery per platform."""
-    counts = pending_counts()
+    """What /healthz computes (workers alive, the outbox relayed, nothing waiting too long),
+    plus the last successful delivery and the failures per platform."""
+    health = engine_health()
     last_success = dict(Delivery.objects.filter(status=DeliveryStatus.DONE).values("platform")
                         .annotate(at=Max("done_at")).values_list("platform", "at"))
     failed = dict(Delivery.objects.filter(status=DeliveryStatus.FAILED).values("platform")
                   .annotate(n=Count("id")).values_list("platform", "n"))
     platforms = [{"platform": label, "last_success": last_success.get(value),
                   "failed": failed.get(value, 0)} for value, label in Platform.choices]
-    return {"pending": counts["pending"], "outbox": counts["outbox"],
-            "oldest_age_seconds": counts["oldest_age_seconds"], "platforms": platforms}
+    return {"failing": health["failing"], "workers_alive": health["workers_alive"],
+            "pending": health["deliveries_pending"], "outbox": health["outbox_not_fanned_out"],
+            "oldest_age_seconds": health["oldest_pending_seconds"], "platforms": platforms}
 
 
 def exceptions_within(location_codes: list[str] | None):

@@ -10,29 +10,48 @@ import re
 from pathlib import Path
 
 import pytest
+import requests
 from django.utils import timezone
 
 from apps.backoffice.services import create_staff_user
 from apps.connectors.enums import DeliveryStatus
 from apps.connectors.models import Delivery
+from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
 from apps.connectors.tasks import sync_once
-from apps.core.models import ExceptionItem
+from apps.core.models import ExceptionItem, OutboxEvent
 from apps.demo import demo_data
 from apps.inventory.models import StockLevel
 from tests.backoffice.conftest import record_sale
 from tests.connectors.conftest import connect, demo_merchant, platform_settings, start_emulator  # noqa: F401
-from tests.connectors.test_square_connector import (
-    emulator_state,
-    opening_stock_is_already_there,
-    phone_order,
-    pull,
-)
+from tests.helpers import post_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 SHOTS = Path("/tmp/shots")
 SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
 PASSWORD = "correct horse battery"
+
+
+def pull(platform: str):
+    return run_catalog_pull(start_catalog_pull(platform=platform).pk)
+
+
+def opening_stock_is_already_there() -> None:
+    """The seed's receipts match the emulator's own seed: nothing to push for them."""
+    OutboxEvent.objects.update(dispatched_at=timezone.now())
+
+
+def emulator_state(emulator) -> dict:
+    return requests.get(f"{emulator.url}/__emulator/state", timeout=10).json()
+
+
+def phone_order(make_client, sku: str, quantity: int, *, key: str, **line) -> dict:
+    body = {"location": "OAK", "fulfillment": {"type": "pickup", "pickup_at": "2030-11-25T18:30:00Z"},
+            "customer": {"name": "Ana Ruiz", "phone": "+15105550123"},
+            "lines": [{"sku": sku, "quantity": quantity, **line}]}
+    answer = post_order(make_client("phone"), body, key=key)
+    assert answer.status_code == 201, answer.content
+    return answer.json()
 
 
 def settle(emulator, rounds: int = 30) -> None:
