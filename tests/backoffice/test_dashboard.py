@@ -57,3 +57,10 @@ def test_htmx_polls_get_only_the_figures(stores, signed_in):
     assert response.status_code == 200
     assert html.lstrip().startswith('<div id="figures"') and "<html" not in html
     assert 'hx-trigger="every 10s"' in html and "$9.50" in html
+
+
+def test_sync_health_says_what_healthz_says(stores, signed_in):
+    response = signed_in("admin").get("/")
+    health = response.context["health"]
+    assert health["failing"] == ["no worker alive"] and health["workers_alive"] == 0
+    assert 'id="health-failing">no worker alive<' in response.content.decode()
