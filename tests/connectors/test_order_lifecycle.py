@@ -251,6 +251,26 @@ def test_an_order_canceled_in_concord_voids_its_toast_ticket(toast, make_client)
     assert open_exceptions("order_state_conflict") == []
 
 
+def test_a_toast_ticket_paid_by_card_is_left_for_staff_to_void(toast, make_client):
+    order_id = place_phone_order(make_client, "BKN")
+    settle(toast.emulator)
+    ticket = ticket_of(order_id)
+    order_state(toast.emulator, ticket, "closed")  # paid by card at the register ...
+    cancel_order(order_id=order_id, actor="test")  # ... while Concord cancels it
+
+    settle(toast.emulator)
+    poll_toast(toast)
+
+    assert toast.emulator.orders[ticket].doc["voided"] is False  # the API only voids OTHER payments
+    [manual] = open_exceptions("manual_void_required")
+    assert (manual.platform, manual.data["ticket"], manual.data["order_id"]) == ("toast", ticket, order_id)
+    assert "CREDIT" in manual.detail
+    [conflict] = open_exceptions("order_state_conflict")
+    assert conflict.data == {"order_id": order_id, "status": "canceled", "platform_state": "closed"}
+    assert status_of(order_id) == "canceled"
+    assert level("BURRITO", "BKN").committed == 0
+
+
 def test_a_register_sale_voided_at_toast_puts_its_units_back(toast):
     sale = control(toast.emulator, "sale", {"location": "BKN", "lines": [{"sku": "BURRITO", "quantity": 3}]})
     poll_toast(toast)
@@ -301,6 +321,21 @@ def test_an_order_canceled_in_concord_is_deleted_at_clover_and_a_clover_delete_c
     assert ticket_here not in clover.emulator.orders and ticket_there not in clover.emulator.orders
     opening = demo_data.opening_stock("CHI", "BURRITO")
     assert level("BURRITO", "CHI").available == platform_count(clover.emulator, "BURRITO", "CHI") == opening
+
+
+def test_a_clover_order_paid_while_concord_cancels_it_is_a_conflict_and_a_manual_void(clover, make_client):
+    order_id = place_phone_order(make_client, "CHI")
+    settle(clover.emulator)
+    ticket = ticket_of(order_id)
+    cancel_order(order_id=order_id, actor="test")
+    order_state(clover.emulator, ticket, "closed")
+
+    settle(clover.emulator)
+
+    assert ticket in clover.emulator.orders  # a paid order is not deleted through the API
+    assert [e.data["order_id"] for e in open_exceptions("manual_void_required")] == [order_id]
+    assert [e.data["order_id"] for e in open_exceptions("order_state_conflict")] == [order_id]
+    assert status_of(order_id) == "canceled"
 
 
 # -- Shopify -----------------------------------------------------------------------------------
