@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.connectors.enums import DeliveryStatus, Platform
 from apps.connectors.metrics import sync_health as engine_health
-from apps.connectors.models import Delivery
+from apps.connectors.models import Delivery, InboundEvent
 from apps.connectors.selectors import list_order_deliveries
 from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
 from apps.core.models import AuditEntry, ExceptionItem, OutboxEvent
@@ -175,17 +175,23 @@ def exception_context(item: ExceptionItem) -> dict:
     attempts and every action people took on it (from the audit log)."""
     data = item.data if isinstance(item.data, dict) else {}
     delivery = Delivery.objects.filter(pk=data["delivery_id"]).first() if data.get("delivery_id") else None
+    inbound_event = (InboundEvent.objects.filter(pk=data["inbound_event_id"]).first()
+                     if item.kind == ExceptionKind.INBOUND_FAILED and data.get("inbound_event_id") else None)
     history = delivery.history if delivery else data.get("history", [])
     audit = Q(object_type="ExceptionItem", object_id=str(item.pk))
     if delivery is not None:
         audit |= Q(object_type="Delivery", object_id=str(delivery.pk))
+    if inbound_event is not None:
+        audit |= Q(object_type="InboundEvent", object_id=str(inbound_event.pk))
     return {
         "order_id": data.get("order_id") or (delivery.order_id if delivery else None),
         "sku": data.get("sku", ""),
         "delivery": delivery,
         "attempts": [_attempt(entry) for entry in history],
         "audit": AuditEntry.objects.filter(audit).select_related("actor_user").order_by("created_at"),
-        "can_retry": item.kind == ExceptionKind.DELIVERY_FAILED and item.status == ExceptionStatus.OPEN,
+        "inbound_event": inbound_event,
+        "can_retry": item.status == ExceptionStatus.OPEN and (
+            item.kind == ExceptionKind.DELIVERY_FAILED or inbound_event is not None),
         "zone": Location.objects.filter(code=item.location_code).values_list("timezone", flat=True).first()
         or "UTC",
     }

@@ -13,6 +13,7 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from apps.backoffice import selectors
 from apps.connectors.services.delivery import retry_failed_delivery
+from apps.connectors.services.operator import replay_inbound_event
 from apps.core import roles
 from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
 from apps.core.errors import DomainError, ValidationFailed, json_error_view
@@ -128,14 +129,38 @@ def _act_on_exception(request, item: ExceptionItem, action: str, reason: str) ->
     """Retry a failed delivery, or resolve / ignore with a reason: each service audits it."""
     who = {"user": request.user, "actor_label": request.user.username}
     if action == "retry":
-        if item.kind != ExceptionKind.DELIVERY_FAILED:
-            raise ValidationFailed("Only a failed delivery can be retried; resolve or ignore this one.")
-        retry_failed_delivery(exception_id=item.pk, **who)
+        _retry(request, item)
         return
     if not reason:
         raise ValidationFailed("Say why (a reason is kept in the audit log).", field="reason")
     status = ExceptionStatus.RESOLVED if action == "resolve" else ExceptionStatus.IGNORED
     close_exception(exception_id=item.pk, status=status, reason=reason, **who)
+
+
+def _retry(request, item: ExceptionItem) -> None:
+    """A failed delivery is sent again; a failed inbound event is applied again, with the
+    payload a person corrected on the page when they did."""
+    who = {"user": request.user}
+    if item.kind == ExceptionKind.DELIVERY_FAILED:
+        retry_failed_delivery(exception_id=item.pk, actor_label=request.user.username, **who)
+    elif item.kind == ExceptionKind.INBOUND_FAILED and item.data.get("inbound_event_id"):
+        replay_inbound_event(event_id=item.data["inbound_event_id"], payload=_edited_payload(request), **who)
+    else:
+        raise ValidationFailed("Only a failed delivery or inbound event can be retried; resolve or "
+                               "ignore this one.")
+
+
+def _edited_payload(request) -> dict | None:
+    text = request.POST.get("payload")
+    if text is None:
+        return None
+    try:
+        payload = json.loads(text)
+    except ValueError as error:
+        raise ValidationFailed(f"This is not JSON: {error}.", field="payload") from None
+    if not isinstance(payload, dict):
+        raise ValidationFailed("The payload is a JSON object ({...}).", field="payload")
+    return payload
 
 
 @require_http_methods(["GET", "POST"])
@@ -154,6 +179,11 @@ def exception_detail(request, exception_id: int):
         else:
             messages.success(request, f"Exception #{item.pk} {EXCEPTION_ACTIONS[action]}.")
             return redirect("backoffice:exception", exception_id=item.pk)
+    context = selectors.exception_context(item)
     return render(request, "backoffice/exception_detail.html", {
-        "item": item, "error": error, "payload": json.dumps(item.data, indent=2, sort_keys=True, default=str),
-        **selectors.exception_context(item)})
+        "item": item, "error": error, "payload": _pretty(item.data), **context,
+        "event_payload": _pretty(context["inbound_event"].payload) if context["inbound_event"] else ""})
+
+
+def _pretty(data) -> str:
+    return json.dumps(data, indent=2, sort_keys=True, default=str)

@@ -1,5 +1,7 @@
 """The exception queue: each location's fence, retry, resolve and ignore with a reason, in bulk."""
 
+import json
+
 import pytest
 from django.utils import timezone
 
@@ -98,9 +100,9 @@ def test_retry_sends_the_delivery_again_and_success_resolves_it(failed_delivery,
     assert f'data-exception="{item.pk}"' not in rows and "Nothing here" in rows
 
 
-def test_only_a_failed_delivery_can_be_retried(queue, signed_in):
+def test_only_a_failed_delivery_or_inbound_event_can_be_retried(queue, signed_in):
     response = signed_in("admin").post(f"/exceptions/{queue.oak.pk}/", {"action": "retry"})
-    assert "Only a failed delivery can be retried" in response.content.decode()
+    assert "Only a failed delivery or inbound event can be retried" in response.content.decode()
     assert ExceptionItem.objects.get(pk=queue.oak.pk).status == "open"
 
 
@@ -122,3 +124,47 @@ def test_bulk_without_a_reason_resolves_nothing(queue, signed_in):
     response = client.post("/exceptions/", {"action": "ignore", "ids": [queue.oak.pk]}, follow=True)
     assert "Say why" in response.content.decode()
     assert ExceptionItem.objects.get(pk=queue.oak.pk).status == "open"
+
+
+@pytest.fixture
+def square_counts_event(stores, settings):
+    """A Square inventory webhook for OAK that arrived without its counts (no `object`)."""
+    from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
+    from apps.connectors.services.intake import process_inbound_event
+
+    for name in ("SQUARE_BASE_URL", "SQUARE_ACCESS_TOKEN", "SQUARE_WEBHOOK_SIGNATURE_KEY",
+                 "SQUARE_WEBHOOK_URL"):
+        setattr(settings, name, "http://127.0.0.1:9/square")
+    PlatformConnection.objects.create(platform="square", location=stores.oak, external_location_id="L-OAK")
+    ExternalMapping.objects.create(platform="square", kind="variant", variant=stores.shop.taco,
+                                   external_id="sq-TACO")
+    event = InboundEvent.objects.create(
+        platform="square", event_id="e-1", topic="inventory.count.updated", body=b"{}", verified=True,
+        payload={"event_id": "e-1", "type": "inventory.count.updated", "data": {"id": "x"}})
+    process_inbound_event(event.pk)
+    item = ExceptionItem.objects.get(kind="inbound_failed")
+    return event, item
+
+
+def test_a_failed_inbound_event_is_corrected_and_applied_again_from_the_queue(square_counts_event, signed_in):
+    from apps.connectors.models import InboundEvent
+
+    event, item = square_counts_event
+    client = signed_in("customer_service")
+    page = client.get(f"/exceptions/{item.pk}/").content.decode()
+    assert 'id="replay-form"' in page and "inventory.count.updated" in page
+
+    not_json = client.post(f"/exceptions/{item.pk}/", {"action": "retry", "payload": "{oops"})
+    assert 'class="field-error">This is not JSON' in not_json.content.decode()
+    assert InboundEvent.objects.get(pk=event.pk).payload == event.payload
+
+    corrected = {**event.payload, "data": {"id": "x", "object": {"inventory_counts": [
+        {"state": "IN_STOCK", "location_id": "L-OAK", "catalog_object_id": "sq-TACO", "quantity": "38",
+         "calculated_at": "2026-12-01T10:00:00Z"}]}}}
+    response = client.post(f"/exceptions/{item.pk}/", {"action": "retry", "payload": json.dumps(corrected)})
+    assert response.status_code == 302
+    event.refresh_from_db()
+    assert (event.status, event.payload, event.body) == ("processed", corrected, b"{}")
+    assert ExceptionItem.objects.get(pk=item.pk).status == "resolved"
+    assert list(AuditEntry.objects.filter(object_type="InboundEvent").values_list("action", flat=True)
+                .order_by("id")) == ["inbound_event.amended", "inbound_event.replayed"]

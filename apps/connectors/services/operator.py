@@ -45,3 +45,24 @@ def set_owner(*, domain: str, location_id: int | None, owner: str, user=None) ->
                      actor_label=getattr(user, "username", ""),
                      data={"domain": domain, "location_id": location_id, "owner": owner})
     return rule
+
+
+def replay_inbound_event(*, event_id: int, payload: dict | None = None, user=None) -> str:
+    """Apply a stored event again, with its payload corrected by a person when one is given.
+    The raw body stays as it arrived; the correction and the replay are audited. The event
+    is applied after this transaction, the way the worker applies it."""
+    from apps.connectors.models import InboundEvent
+    from apps.connectors.services.intake import replay_event
+    from apps.core.errors import NotFound
+
+    who = {"actor_user": user, "actor_label": getattr(user, "username", "")}
+    with transaction.atomic():
+        event = InboundEvent.objects.select_for_update().filter(pk=event_id).first()
+        if event is None:
+            raise NotFound(f"No stored event #{event_id}.")
+        if payload is not None and payload != event.payload:
+            record_audit(action="inbound_event.amended", obj=event, **who,
+                         data={"before": event.payload, "after": payload})
+            InboundEvent.objects.filter(pk=event.pk).update(payload=payload)
+        record_audit(action="inbound_event.replayed", obj=event, **who)
+    return replay_event(event_id)
