@@ -8,11 +8,26 @@ both sides agree on SKUs, locations and opening stock. No model imports here.
 CURRENCY = "USD"
 
 LOCATIONS = [
-    # code, name, timezone, the POS the store rings sales on
-    {"code": "OAK", "name": "Oakland", "timezone": "America/Los_Angeles", "pos": "square"},
-    {"code": "BKN", "name": "Brooklyn", "timezone": "America/New_York", "pos": "toast"},
-    {"code": "CHI", "name": "Chicago", "timezone": "America/Chicago", "pos": "clover"},
+    # code, name, timezone, the POS the store rings sales on, the combined sales-tax rate
+    # in basis points (New York City's 8.875% rounds to 888: a rate is whole basis points)
+    # and the tax categories exempt there. Groceries for home are untaxed in California and
+    # New York; Chicago's 1% local grocery tax is not modelled (exempt is the closer figure).
+    {"code": "OAK", "name": "Oakland", "timezone": "America/Los_Angeles", "pos": "square",
+     "tax_rate_bps": 1025, "tax_exempt": ["grocery"]},
+    {"code": "BKN", "name": "Brooklyn", "timezone": "America/New_York", "pos": "toast",
+     "tax_rate_bps": 888, "tax_exempt": ["grocery"]},
+    {"code": "CHI", "name": "Chicago", "timezone": "America/Chicago", "pos": "clover",
+     "tax_rate_bps": 1025, "tax_exempt": ["grocery"]},
 ]
+
+# The retail corner's food for home (coffee beans, salsa jars, tortillas, mole paste):
+# the "grocery" tax category. Everything else (prepared food, drinks, merch) is standard.
+GROCERY_SKU_PREFIXES = ("BEANS-", "SALSA-JAR-", "HOT-SAUCE", "TORTILLAS-", "MOLE-PASTE")
+
+
+def tax_category(product: dict) -> str:
+    skus = [variant["sku"] for variant in product["variants"]]
+    return "grocery" if all(sku.startswith(GROCERY_SKU_PREFIXES) for sku in skus) else "standard"
 
 # Modifier groups: code -> (name, min, max, [(sku, name, price delta in cents)])
 MODIFIER_GROUPS = {

@@ -223,7 +223,9 @@ def _announce_stock_change(level: StockLevel, *, cause: str) -> None:
                  payload=payload)
 
 
-def upsert_location(*, code: str, name: str, timezone_name: str, currency: str = "USD"):
+def upsert_location(*, code: str, name: str, timezone_name: str, currency: str = "USD",
+                    tax_rate_bps: int | None = None, tax_exempt_categories: list[str] | None = None):
+    """Create or update a location; tax settings change only when given."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from apps.inventory.models import Location
@@ -232,9 +234,14 @@ def upsert_location(*, code: str, name: str, timezone_name: str, currency: str =
         ZoneInfo(timezone_name)
     except (ZoneInfoNotFoundError, ValueError):
         raise ValidationFailed(f"Unknown time zone {timezone_name!r}.", field="timezone") from None
-    location, _ = Location.objects.update_or_create(
-        code=code, defaults={"name": name, "timezone": timezone_name, "currency": currency}
-    )
+    if tax_rate_bps is not None and not 0 <= tax_rate_bps <= 10000:
+        raise ValidationFailed("A tax rate is 0 to 10000 basis points.", field="tax_rate_bps")
+    defaults = {"name": name, "timezone": timezone_name, "currency": currency}
+    if tax_rate_bps is not None:
+        defaults["tax_rate_bps"] = tax_rate_bps
+    if tax_exempt_categories is not None:
+        defaults["tax_exempt_categories"] = sorted(set(tax_exempt_categories))
+    location, _ = Location.objects.update_or_create(code=code, defaults=defaults)
     return location
 
 

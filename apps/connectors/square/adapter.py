@@ -241,6 +241,9 @@ def order_body(order: dict, *, location_id: str, reference: str, items: dict[str
         "metadata": {"concord_reference": reference},
         "line_items": [line_item(line, items, modifiers, currency) for line in order["lines"]],
     }
+    taxes = order_taxes(order)
+    if taxes:
+        body["taxes"] = taxes
     fulfillment = fulfillment_of(order)
     if fulfillment:
         body["fulfillments"] = [fulfillment]
@@ -266,7 +269,22 @@ def line_item(line: dict, items: dict[str, ItemRef], modifiers: dict[str, ItemRe
         body["note"] = line["note"]
     if line["modifiers"]:
         body["modifiers"] = [line_modifier(m, modifiers, currency) for m in line["modifiers"]]
+    if line.get("tax_rate_bps"):
+        body["applied_taxes"] = [{"tax_uid": tax_uid(line["tax_rate_bps"])}]
     return body
+
+
+def order_taxes(order: dict) -> list[dict]:
+    """Concord's sales tax as Square line-item taxes, one per rate the lines were sold at,
+    so the register taxes each line as Concord did (half up per line) and shows the total
+    the customer was quoted. Discounts are not sent (the emulator refuses them)."""
+    rates = sorted({line["tax_rate_bps"] for line in order["lines"] if line.get("tax_rate_bps")})
+    return [{"uid": tax_uid(rate), "name": "Sales tax", "type": "ADDITIVE", "scope": "LINE_ITEM",
+             "percentage": str(Decimal(rate).scaleb(-2))} for rate in rates]
+
+
+def tax_uid(rate_bps: int) -> str:
+    return f"concord-tax-{rate_bps}"
 
 
 def line_modifier(modifier: dict, modifiers: dict[str, ItemRef], currency: str) -> dict:

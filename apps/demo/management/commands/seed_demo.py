@@ -19,7 +19,9 @@ class Command(BaseCommand):
         with transaction.atomic():
             ensure_roles()
             locations = [upsert_location(code=loc["code"], name=loc["name"],
-                                         timezone_name=loc["timezone"], currency=demo_data.CURRENCY)
+                                         timezone_name=loc["timezone"], currency=demo_data.CURRENCY,
+                                         tax_rate_bps=loc["tax_rate_bps"],
+                                         tax_exempt_categories=loc["tax_exempt"])
                          for loc in demo_data.LOCATIONS]
             for code, (name, minimum, maximum, modifiers) in demo_data.MODIFIER_GROUPS.items():
                 upsert_modifier_group(code=code, name=name, min_selected=minimum,
@@ -28,7 +30,8 @@ class Command(BaseCommand):
             for product in demo_data.PRODUCTS:
                 saved = upsert_product(name=product["name"], category=product["category"],
                                        variants=product["variants"], currency=demo_data.CURRENCY,
-                                       modifier_group_codes=product["modifier_groups"])
+                                       modifier_group_codes=product["modifier_groups"],
+                                       tax_category=demo_data.tax_category(product))
                 variants.update({v.sku: v for v in saved.variants.all()})
             received = self._receive_opening_stock(locations, variants)
         self.stdout.write(f"Demo merchant ready: {len(locations)} locations, {len(variants)} variants, "
