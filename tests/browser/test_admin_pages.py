@@ -47,7 +47,8 @@ def test_an_order_and_its_stock_movements_are_visible_in_the_admin(page, live_se
     page.goto(f"{live_server.url}/admin/orders/order/")
     row = page.locator("#result_list tbody tr").first
     assert "PieLine" in row.inner_text()
-    assert "2300" in row.inner_text()
+    assert str(order["total"]["amount"]) in row.inner_text()
+    assert order["total"]["amount"] == 2536  # 2300 and Oakland's 10.25% tax (235.75 -> 236)
     page.screenshot(path=SCREENSHOTS / "admin-orders.png", full_page=True)
 
     page.goto(f"{live_server.url}/admin/orders/order/{order['id']}/change/")
