@@ -371,3 +371,27 @@ def test_an_order_fulfilled_in_shopify_is_fulfilled(shopify):
     assert Order.objects.get(external_id=str(sale["order_id"])).status == "fulfilled"
     assert (level("HOT-SAUCE", "OAK").committed, level("HOT-SAUCE", "OAK").on_hand) == (0, on_hand - 1)
     assert OutboxEvent.objects.filter(topic="order.fulfilled").count() == 1
+
+
+def test_a_web_order_cancelled_in_shopify_voids_its_ticket_at_the_store_register(
+        demo_merchant, start_emulator, connect):
+    shop = connected(start_emulator, connect, "shopify", "OAK")
+    register = connected(start_emulator, connect, "square", "OAK", receives_orders=True)
+    sale = web_sale(shop, quantity=2)
+    settle(shop.emulator, register.emulator)
+    order = Order.objects.get(external_id=str(sale["order_id"]))
+    ticket = ticket_of(order.pk)
+
+    order_state(shop.emulator, sale["order_id"], "cancelled")
+    settle(shop.emulator, register.emulator)
+
+    order.refresh_from_db()
+    assert order.status == "canceled"
+    [at_square] = [o for o in emulator_state(register.emulator)["orders"] if o["id"] == ticket]
+    assert at_square["state"] == "CANCELED"
+    opening = demo_data.opening_stock("OAK", "HOT-SAUCE")
+    # Both platforms gave the units back themselves, and neither got them a second time.
+    assert level("HOT-SAUCE", "OAK").available == opening
+    assert platform_count(shop.emulator, "HOT-SAUCE") == opening
+    assert platform_count(register.emulator, "HOT-SAUCE") == opening
+    assert list_ledger_mismatches() == []
