@@ -56,7 +56,7 @@ def test_the_order_page_shows_lines_payments_and_a_refunds_placeholder(phone_ord
     page = signed_in("customer_service").get(f"/orders/{phone_order.pk}/").content.decode()
     assert "Burrito" in page and "Extra guacamole" in page
     assert "$23.00" in page and "PieLine" in page and "call-8812" in page
-    assert 'id="refunds"' in page and "arrive with the refunds issue" in page
+    assert 'id="refunds"' in page and "cannot be taken in Concord yet" in page
     assert 'data-action="ready"' in page and 'data-action="cancel"' in page
 
 
