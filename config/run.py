@@ -106,8 +106,10 @@ def run_everything() -> int:
         if float(TRAFFIC_RATE) > 0:
             children["traffic"] = start([sys.executable, "manage.py", "simulate_traffic", "--rate",
                                          TRAFFIC_RATE])
-    print(f"\nConcord is running on http://{HOST}:{PORT}/ — admin at /admin/, API docs at /api/docs/, "
-          f"metrics at /metrics. Demo traffic: {TRAFFIC_RATE} order/s (DEMO_TRAFFIC_RATE=0 turns it off). "
+    print(f"\nConcord is running: the back office at http://{HOST}:{PORT}/ (sign in as admin; "
+          "`python manage.py create_staff_user` makes staff users), API docs at /api/docs/, "
+          f"metrics at /metrics, Django's admin at /admin/. Demo traffic: {TRAFFIC_RATE} order/s "
+          "(DEMO_TRAFFIC_RATE=0 turns it off). "
           "Ctrl-C stops everything.\n", flush=True)
     for name, child in children.items():
         log(f"{name} started (pid {child.pid}).")
