@@ -6,6 +6,14 @@ from apps.backoffice import views as backoffice_views
 from apps.backoffice.urls import auth_urls
 from apps.connectors import views as connector_views
 from apps.core.errors import json_error_view
+from apps.customers.api import (
+    CustomerDetailApi,
+    CustomerListApi,
+    CustomerMergeApi,
+    CustomerMergeUndoApi,
+    GiftCardDetailApi,
+    GiftCardIssueApi,
+)
 from apps.inventory.api import AvailabilityApi, CatalogApi, LocationListApi
 from apps.orders.api import (
     OrderCancelApi,
@@ -24,6 +32,13 @@ api_v1 = [
     path("api/v1/locations", LocationListApi.as_view(), name="api-locations"),
     path("api/v1/catalog", CatalogApi.as_view(), name="api-catalog"),
     path("api/v1/availability", AvailabilityApi.as_view(), name="api-availability"),
+    path("api/v1/customers", CustomerListApi.as_view(), name="api-customers"),
+    path("api/v1/customers/<int:customer_id>", CustomerDetailApi.as_view(), name="api-customer"),
+    path("api/v1/customers/<int:customer_id>/merge", CustomerMergeApi.as_view(), name="api-customer-merge"),
+    path("api/v1/customer-merges/<int:merge_id>/undo", CustomerMergeUndoApi.as_view(),
+         name="api-customer-merge-undo"),
+    path("api/v1/gift-cards", GiftCardIssueApi.as_view(), name="api-gift-cards"),
+    path("api/v1/gift-cards/<str:code>", GiftCardDetailApi.as_view(), name="api-gift-card"),
 ]
 
 urlpatterns = [
@@ -42,6 +57,7 @@ urlpatterns = [
     path("stock/", include("apps.inventory.urls")),
     path("orders/<int:order_id>/timeline/", backoffice_views.order_timeline, name="order-timeline"),
     path("orders/", include("apps.orders.urls")),
+    path("customers/", include("apps.customers.urls")),
     path("", include("apps.backoffice.urls")),
 ]
 

@@ -9,6 +9,7 @@ from apps.core import roles
 PAGES = [
     ("Dashboard", "backoffice:dashboard", roles.VIEW_DASHBOARD),
     ("Orders", "orders:list", roles.VIEW_ORDERS),
+    ("Customers", "customers:list", roles.VIEW_CUSTOMERS),
     ("Stock", "inventory:stock", roles.VIEW_STOCK),
     ("Exceptions", "backoffice:exceptions", roles.WORK_EXCEPTIONS),
     ("Admin", "backoffice:manage-users", roles.ADMINISTER),

@@ -194,7 +194,17 @@ def exception_context(item: ExceptionItem) -> dict:
             item.kind == ExceptionKind.DELIVERY_FAILED or inbound_event is not None),
         "zone": Location.objects.filter(code=item.location_code).values_list("timezone", flat=True).first()
         or "UTC",
+        **_duplicate_customers(item, data),
     }
+
+
+def _duplicate_customers(item: ExceptionItem, data: dict) -> dict:
+    """A possible duplicate: the customers it shows, and the one the order matched (the
+    merge preview's survivor; the others are what would merge into it)."""
+    if item.kind != ExceptionKind.POSSIBLE_DUPLICATE_CUSTOMER:
+        return {"duplicate_customers": [], "matched_customer": None}
+    shown = [customer for customer in data.get("customers", []) if isinstance(customer, dict)]
+    return {"duplicate_customers": shown, "matched_customer": data.get("matched")}
 
 
 # ---------------------------------------------------------------- the admin's pages

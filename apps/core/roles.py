@@ -27,6 +27,8 @@ CHANGE_STOCK = "change_stock"
 VIEW_ORDERS = "view_orders"
 CHANGE_ORDERS = "change_orders"
 WORK_EXCEPTIONS = "work_exceptions"
+VIEW_CUSTOMERS = "view_customers"  # a store manager: customers with an order at their locations
+MERGE_CUSTOMERS = "merge_customers"  # merge two customer records, and undo a merge
 ADMINISTER = "administer"  # staff users, API keys, buffers, ownership, connections, the audit log
 
 
@@ -43,21 +45,24 @@ GRANTS: dict[str, dict[str, Reach]] = {
         VIEW_DASHBOARD: Reach.OWN_LOCATIONS, VIEW_STOCK: Reach.OWN_LOCATIONS,
         CHANGE_STOCK: Reach.OWN_LOCATIONS, VIEW_ORDERS: Reach.OWN_LOCATIONS,
         CHANGE_ORDERS: Reach.OWN_LOCATIONS, WORK_EXCEPTIONS: Reach.OWN_LOCATIONS,
+        VIEW_CUSTOMERS: Reach.OWN_LOCATIONS,
     },
     CUSTOMER_SERVICE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         VIEW_ORDERS: Reach.EVERYWHERE, CHANGE_ORDERS: Reach.EVERYWHERE,
-        WORK_EXCEPTIONS: Reach.EVERYWHERE,
+        WORK_EXCEPTIONS: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
+        MERGE_CUSTOMERS: Reach.EVERYWHERE,
     },
     FINANCE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
-        VIEW_ORDERS: Reach.EVERYWHERE,
+        VIEW_ORDERS: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
     },
     ADMIN: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         CHANGE_STOCK: Reach.EVERYWHERE, VIEW_ORDERS: Reach.EVERYWHERE,
         CHANGE_ORDERS: Reach.EVERYWHERE, WORK_EXCEPTIONS: Reach.EVERYWHERE,
-        ADMINISTER: Reach.EVERYWHERE,
+        ADMINISTER: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
+        MERGE_CUSTOMERS: Reach.EVERYWHERE,
     },
 }
 _RANK = {Reach.NONE: 0, Reach.OWN_LOCATIONS: 1, Reach.EVERYWHERE: 2}

@@ -15,6 +15,7 @@ from apps.customers.models import (
     Customer,
     CustomerEmail,
     CustomerExternalId,
+    CustomerMerge,
     CustomerPhone,
     LoyaltyAccount,
     LoyaltyEntry,
@@ -183,3 +184,66 @@ def stored_value_ledger_mismatches() -> list[dict]:
     rows = (StoredValueAccount.objects.annotate(ledger=Sum("entries__amount"))
             .values("pk", "balance", "ledger"))
     return [row for row in rows if row["balance"] != (row["ledger"] or 0)]
+
+
+# -- the back office's customer pages ---------------------------------------------------------
+
+
+def search_customers(*, q: str = "", location_ids: set[int] | None = None):
+    """Live customers matching `q` as `list_customers` reads it, by name then id, for a
+    paginated page. `location_ids` keeps those with an order at one of these locations
+    (a store manager's customers); None: everyone."""
+    rows = Customer.objects.filter(merged_into__isnull=True)
+    q = (q or "").strip()
+    if q:
+        rows = rows.filter(_matching(q, None))
+    if location_ids is not None:
+        rows = rows.filter(pk__in=_order_model().objects.filter(location_id__in=location_ids)
+                           .values("customer_id"))
+    return rows.prefetch_related("emails", "phones").order_by("name", "pk")
+
+
+def has_order_at(*, customer_id: int, location_ids: set[int]) -> bool:
+    return _order_model().objects.filter(customer_id=customer_id, location_id__in=location_ids).exists()
+
+
+def customer_orders(*, customer_id: int, location_ids: set[int] | None = None):
+    """The customer's orders on every channel, newest first (fenced to `location_ids`)."""
+    orders = _order_model().objects.filter(customer_id=customer_id).select_related("location")
+    if location_ids is not None:
+        orders = orders.filter(location_id__in=location_ids)
+    return orders.order_by("-placed_at", "-pk")
+
+
+def reachable_order_ids(*, order_ids: set[int], location_ids: set[int] | None) -> set[int]:
+    """Which of these orders exist and lie within `location_ids` (None: anywhere)."""
+    orders = _order_model().objects.filter(pk__in=order_ids)
+    if location_ids is not None:
+        orders = orders.filter(location_id__in=location_ids)
+    return set(orders.values_list("pk", flat=True))
+
+
+def loyalty_entries(*, customer_id: int):
+    return LoyaltyEntry.objects.filter(account__customer_id=customer_id).order_by("-pk")
+
+
+def stored_value_of(*, customer_id: int, entries: int = 25) -> list[StoredValueAccount]:
+    """The customer's store credit and gift cards, each with its `latest` entries."""
+    accounts = list(StoredValueAccount.objects.filter(customer_id=customer_id).order_by("-kind", "pk"))
+    for account in accounts:
+        account.latest = list(account.entries.order_by("-pk")[:entries])
+    return accounts
+
+
+def live_merge_of(*, other_id: int) -> CustomerMerge | None:
+    """The merge that made this customer a tombstone, unless it was undone."""
+    return (CustomerMerge.objects.filter(other_id=other_id, undone_at__isnull=True)
+            .select_related("survivor", "actor_user").first())
+
+
+def get_customer_merge(*, merge_id: int) -> CustomerMerge:
+    merge = (CustomerMerge.objects.filter(pk=merge_id)
+             .select_related("survivor", "other", "actor_user", "undone_by_user").first())
+    if merge is None:
+        raise NotFound(f"No customer merge #{merge_id}.")
+    return merge

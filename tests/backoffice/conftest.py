@@ -52,3 +52,17 @@ def record_sale(location_code: str, *, channel: str = "register", external_id: s
         placed_at=placed_at or timezone.now(), fulfillment_type="in_store" if fulfilled else "pickup",
         already_fulfilled=fulfilled))
     return order
+
+
+def customer_sale(location_code: str, *, external_id: str, channel: str = "web", **customer):
+    """A sale another system made for a customer (name, email, phone, platform_customer_id),
+    matched to a customer as the connectors' orders are; returns the order."""
+    from django.utils import timezone
+
+    from apps.orders import services
+
+    order, _ = services.record_external_order(order=services.ExternalOrderInput(
+        channel=channel, source_name="Test shop", external_id=external_id, location_code=location_code,
+        lines=(services.LineInput("BURRITO", 1),), placed_at=timezone.now(), fulfillment_type="pickup",
+        already_fulfilled=False, customer=services.CustomerInput(**customer), platform="shopify"))
+    return order

@@ -8,14 +8,19 @@ from django.contrib.auth import get_user_model
 from django.test import Client
 
 from apps.core.services import open_exception
-from tests.backoffice.conftest import PASSWORD, record_sale
+from apps.customers.models import Customer
+from apps.customers.services import merge_customers
+from apps.orders.models import Order
+from tests.backoffice.conftest import PASSWORD, customer_sale, record_sale
 from tests.helpers import post_order, simple_order
 
 pytestmark = pytest.mark.django_db
 
 GETS = ["/", "/stock/", "/stock/OAK/BURRITO/", "/stock/BKN/BURRITO/", "/orders/", "/orders/{oak_order}/",
         "/orders/{bkn_order}/", "/orders/{oak_order}/timeline/", "/orders/{bkn_order}/timeline/",
-        "/exceptions/", "/exceptions/{oak_exception}/", "/exceptions/{bkn_exception}/"]
+        "/exceptions/", "/exceptions/{oak_exception}/", "/exceptions/{bkn_exception}/",
+        "/customers/", "/customers/{oak_customer}/", "/customers/{bkn_customer}/",
+        "/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/"]
 POSTS = [
     ("/stock/OAK/BURRITO/", {"action": "change", "kind": "delta", "quantity": "1", "note": "found one"}),
     ("/stock/BKN/BURRITO/", {"action": "86"}),
@@ -23,7 +28,10 @@ POSTS = [
     ("/orders/{bkn_order}/cancel/", {"reason": "test"}),
     ("/exceptions/{oak_exception}/", {"action": "resolve", "reason": "done"}),
     ("/exceptions/{bkn_exception}/", {"action": "ignore", "reason": "noise"}),
+    ("/customers/{oak_customer}/merge/", {"other": "{bkn_customer}"}),
+    ("/customers/merges/{merge}/undo/", {}),
 ]
+CUSTOMER_MERGING = ["/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/"]
 OK, DONE, DENIED, TO_LOGIN = 200, 302, 403, 302
 
 EXPECTED = {
@@ -33,7 +41,9 @@ EXPECTED = {
         "/": OK, "/stock/": OK, "/stock/OAK/BURRITO/": OK, "/stock/BKN/BURRITO/": DENIED, "/orders/": OK,
         "/orders/{oak_order}/": OK, "/orders/{bkn_order}/": DENIED, "/orders/{oak_order}/timeline/": OK,
         "/orders/{bkn_order}/timeline/": DENIED, "/exceptions/": OK, "/exceptions/{oak_exception}/": OK,
-        "/exceptions/{bkn_exception}/": DENIED,
+        "/exceptions/{bkn_exception}/": DENIED, "/customers/": OK, "/customers/{oak_customer}/": OK,
+        "/customers/{bkn_customer}/": DENIED, **dict.fromkeys(CUSTOMER_MERGING, DENIED),
+        "POST /customers/{oak_customer}/merge/": DENIED, "POST /customers/merges/{merge}/undo/": DENIED,
         "POST /stock/OAK/BURRITO/": DONE, "POST /stock/BKN/BURRITO/": DENIED,
         "POST /orders/{oak_order}/ready/": DONE, "POST /orders/{bkn_order}/cancel/": DENIED,
         "POST /exceptions/{oak_exception}/": DONE, "POST /exceptions/{bkn_exception}/": DENIED,
@@ -43,10 +53,12 @@ EXPECTED = {
         "POST /stock/OAK/BURRITO/": DENIED, "POST /stock/BKN/BURRITO/": DENIED,
         "POST /orders/{oak_order}/ready/": DONE, "POST /orders/{bkn_order}/cancel/": DONE,
         "POST /exceptions/{oak_exception}/": DONE, "POST /exceptions/{bkn_exception}/": DONE,
+        "POST /customers/{oak_customer}/merge/": DONE, "POST /customers/merges/{merge}/undo/": DONE,
     },
     "finance": {
         **dict.fromkeys(GETS, OK), "/exceptions/": DENIED, "/exceptions/{oak_exception}/": DENIED,
-        "/exceptions/{bkn_exception}/": DENIED, **{f"POST {path}": DENIED for path, _ in POSTS},
+        "/exceptions/{bkn_exception}/": DENIED, **dict.fromkeys(CUSTOMER_MERGING, DENIED),
+        **{f"POST {path}": DENIED for path, _ in POSTS},
     },
     "admin": {**dict.fromkeys(GETS, OK), **{f"POST {path}": DONE for path, _ in POSTS}},
 }
@@ -54,11 +66,16 @@ EXPECTED = {
 
 @pytest.fixture
 def world(stores, phone):
-    response = post_order(phone, simple_order(), key="oak-1")
+    response = post_order(phone, simple_order(customer={"name": "Oak Regular", "email": "oak@example.com"}),
+                          key="oak-1")
     assert response.status_code == 201
     bkn_order = record_sale("BKN", channel="web", external_id="web-1", fulfilled=False)
+    twins = [Customer.objects.create(name=f"Twin {n}") for n in (1, 2)]
     return {
         "oak_order": response.json()["id"], "bkn_order": bkn_order.pk,
+        "oak_customer": Order.objects.get(pk=response.json()["id"]).customer_id,
+        "bkn_customer": customer_sale("BKN", external_id="web-2", email="bkn@example.com").customer_id,
+        "merge": merge_customers(survivor_id=twins[0].pk, other_id=twins[1].pk).pk,
         "oak_exception": open_exception(kind="oversold", title="OAK", location_code="OAK", dedupe_key="o").pk,
         "bkn_exception": open_exception(kind="oversold", title="BKN", location_code="BKN", dedupe_key="b").pk,
     }
@@ -81,7 +98,8 @@ def test_each_role_on_each_page_and_action(world, make_staff, role):
     client = client_for(role, make_staff)
     seen = {path: client.get(path.format(**world)).status_code for path in GETS}
     for path, data in POSTS:
-        seen[f"POST {path}"] = client.post(path.format(**world), data).status_code
+        filled = {name: value.format(**world) for name, value in data.items()}
+        seen[f"POST {path}"] = client.post(path.format(**world), filled).status_code
     assert seen == EXPECTED[role]
 
 
