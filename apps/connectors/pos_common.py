@@ -35,7 +35,7 @@ def counter_label(order: dict) -> str:
     (the POS gets no payment for it: neither API here takes a payment made elsewhere)."""
     tenders = order.get("tenders") or []
     paid = bool(tenders) and all(t["status"] == PaymentStatus.PAID for t in tenders)
-    name = (order.get("customer") or {}).get("name") or ""
+    name = order["contact"]["name"]
     return " ".join(part for part in (f"{order['channel'].upper()} #{order['id']}", name,
                                       "PAID" if paid else "") if part)
 

@@ -1,7 +1,11 @@
-"""Helpers shared by API views: idempotent writes and channel checks."""
+"""Helpers shared by API views: idempotent writes, channel and role checks.
+
+A channel key (no role) writes orders on its channel and works only on what its own
+client placed; a staff key (a role) reads every channel; `finance` only reads."""
 
 from rest_framework.response import Response
 
+from apps.core.enums import ApiRole
 from apps.core.errors import DomainError
 from apps.core.idempotency import IdempotentResult, request_fingerprint, validate_key
 
@@ -11,13 +15,34 @@ class ChannelNotAllowed(DomainError):
     code = "channel_not_allowed"
 
 
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
 def require_channel(request, allowed: set[str]) -> None:
+    if request.user.role:
+        raise Forbidden("A staff key does not place orders; orders come from a channel key.")
     channel = request.user.channel
     if channel not in allowed:
         raise ChannelNotAllowed(
             f"This endpoint takes {', '.join(sorted(allowed))} API keys; this key is for "
             f"the {channel} channel."
         )
+
+
+def require_role(request, allowed: set[str], *, action: str) -> None:
+    """Only staff keys of these roles may do `action` (e.g. "merge customers")."""
+    role = request.user.role
+    if role not in allowed:
+        who = f"a {role} key" if role else "a channel key"
+        raise Forbidden(f"{who[0].upper()}{who[1:]} may not {action}.")
+
+
+def require_writer(request, *, action: str) -> None:
+    """Finance keys only read."""
+    if request.user.role == ApiRole.FINANCE:
+        raise Forbidden(f"A finance key only reads; it may not {action}.")
 
 
 def idempotency_inputs(request) -> tuple[str, str]:

@@ -15,7 +15,8 @@ class ApiClient(models.Model):
     """
 
     name = models.CharField(max_length=100)
-    channel = models.CharField(max_length=20, choices=Channel.choices)
+    channel = models.CharField(max_length=20, choices=Channel.choices, blank=True,
+                               help_text="A channel key's channel; empty for a staff key.")
     role = models.CharField(max_length=32, choices=ApiRole.choices, blank=True,
                             help_text="Empty for a channel key; a staff key's role.")
     key_prefix = models.CharField(max_length=16, help_text="First characters, to recognise a key.")
@@ -29,7 +30,7 @@ class ApiClient(models.Model):
         ordering = ["name"]
 
     def __str__(self):
-        return f"{self.name} ({self.channel}, {self.key_prefix}…)"
+        return f"{self.name} ({self.channel or self.role}, {self.key_prefix}…)"
 
     # DRF treats request.user as authenticated when this is true.
     is_authenticated = True

@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from apps.core.api_auth import KEYS_GENERATION, generate_key, hash_key
 from apps.core.cache import bump_generation
-from apps.core.enums import Channel, ExceptionStatus
+from apps.core.enums import ApiRole, Channel, ExceptionStatus
 from apps.core.errors import InvalidTransition, NotFound, ValidationFailed
 from apps.core.models import (
     ApiClient,
@@ -23,23 +23,31 @@ from apps.core.models import (
 )
 
 
-def create_api_client(*, name: str, channel: str, actor_label: str = "") -> tuple[ApiClient, str]:
-    """A new API client and its raw key. The raw key is returned once and never stored."""
+def create_api_client(*, name: str, channel: str = "", role: str = "", actor_label: str = ""
+                      ) -> tuple[ApiClient, str]:
+    """A new API client and its raw key. The raw key is returned once and never stored.
+    A channel key names its channel; a staff key names its role and no channel."""
     name = name.strip()
     if not name:
         raise ValidationFailed("An API client needs a name.", field="name")
-    if channel not in Channel.values:
+    if bool(channel) == bool(role):
+        raise ValidationFailed("A key has a channel (a channel key) or a role (a staff key), not both.",
+                               field="channel")
+    if channel and channel not in Channel.values:
         raise ValidationFailed(
             f"Unknown channel {channel!r}; choose one of {', '.join(Channel.values)}.",
             field="channel",
         )
+    if role and role not in ApiRole.values:
+        raise ValidationFailed(f"Unknown role {role!r}; choose one of {', '.join(ApiRole.values)}.",
+                               field="role")
     raw_key = generate_key()
     with transaction.atomic():
         client = ApiClient.objects.create(
-            name=name, channel=channel, key_prefix=raw_key[:10], key_hash=hash_key(raw_key)
+            name=name, channel=channel, role=role, key_prefix=raw_key[:10], key_hash=hash_key(raw_key)
         )
         record_audit(action="api_client.created", obj=client, actor_label=actor_label,
-                     data={"name": name, "channel": channel})
+                     data={"name": name, "channel": channel, "role": role})
     return client, raw_key
 
 

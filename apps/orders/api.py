@@ -1,20 +1,25 @@
 """API v1 orders: the public order contract (see DESIGN.md)."""
 
+from datetime import datetime
+
 from django.conf import settings
-from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
+from django.utils.dateparse import parse_datetime
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from apps.core.api_cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, invalid_cursor
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharField, StrictIntegerField
-from apps.core.api_views import idempotency_inputs, idempotent_response, require_channel
+from apps.core.api_query import MAX_QUERY_LENGTH, query_datetime, query_id, query_text
+from apps.core.api_views import idempotency_inputs, idempotent_response, require_channel, require_writer
 from apps.core.enums import Channel
 from apps.core.errors import DomainError, ValidationFailed
 from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, replayed_header
 from apps.customers.services import normalize_phone
 from apps.orders import services
 from apps.orders.enums import FulfillmentType, OrderStatus, TenderType
-from apps.orders.selectors import get_order, order_document
+from apps.orders.selectors import OrderFilters, get_order, list_order_documents, order_document
 
 ORDERING_CHANNELS = {Channel.PHONE, Channel.WEB}
 IDEMPOTENCY_HEADER = IDEMPOTENCY_KEY
@@ -190,9 +195,13 @@ ORDER_DOCUMENT = inline_serializer("Order", fields={
     "channel": serializers.CharField(), "source_name": serializers.CharField(),
     "external_id": serializers.CharField(), "location": serializers.CharField(),
     "fulfillment": serializers.DictField(),
-    "customer": inline_serializer("OrderCustomer", fields={
-        "id": serializers.IntegerField(allow_null=True), "name": serializers.CharField(),
-        "email": serializers.CharField(), "phone": serializers.CharField()}),
+    "customer": inline_serializer("OrderCustomer", allow_null=True, fields={
+        "id": serializers.IntegerField(), "name": serializers.CharField(),
+        "email": serializers.CharField(), "phone": serializers.CharField()},
+        help_text="The matched customer; null when the order matched nobody."),
+    "contact": inline_serializer("OrderContact", fields={
+        "name": serializers.CharField(), "email": serializers.CharField(), "phone": serializers.CharField()},
+        help_text="Who the order is for, as given with it (matched or not)."),
     "lines": inline_serializer("OrderLine", many=True, fields={
         "line": serializers.IntegerField(help_text="Its number, from 1; refunds name it."),
         "sku": serializers.CharField(), "name": serializers.CharField(),
@@ -250,7 +259,68 @@ TRANSITION_ERRORS = error_responses(
 )
 
 
+ORDER_LIST_PARAMETERS = [
+    OpenApiParameter("q", {"type": "string", "maxLength": MAX_QUERY_LENGTH}, description=(
+        "Matches the order number, an external id, or the customer's name, email or phone "
+        "(any punctuation).")),
+    OpenApiParameter("channel", {"type": "string", "enum": Channel.values}),
+    OpenApiParameter("location", {"type": "string", "maxLength": 16}, description="A location code."),
+    OpenApiParameter("external_id", {"type": "string", "maxLength": 255}),
+    OpenApiParameter("customer", {"type": "integer", "minimum": 1, "maximum": 2**63 - 1},
+                     description="A customer id; a merged customer's id finds its survivor's orders."),
+    OpenApiParameter("placed_after", {"type": "string", "format": "date-time"},
+                     description="Placed at or after (ISO 8601; without an offset, UTC)."),
+    OpenApiParameter("placed_before", {"type": "string", "format": "date-time"},
+                     description="Placed before (ISO 8601; without an offset, UTC)."),
+    OpenApiParameter("cursor", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH},
+                     description="The `next` of the previous page, unchanged."),
+]
+ORDER_LIST = inline_serializer("OrderList", fields={
+    "orders": serializers.ListField(child=ORDER_DOCUMENT),
+    "next": serializers.CharField(allow_null=True,
+                                  help_text="The cursor of the next page; null on the last."),
+})
+
+
+def _order_filters(params) -> OrderFilters:
+    channel = params.get("channel", "")
+    if "channel" in params and channel not in Channel.values:
+        raise ValidationFailed(f"Unknown channel {channel!r}.", field="channel",
+                               extra={"code": "invalid_choice"})
+    return OrderFilters(
+        q=query_text(params, "q", MAX_QUERY_LENGTH), channel=channel,
+        location_code=query_text(params, "location", 16),
+        external_id=query_text(params, "external_id", 255),
+        customer_id=query_id(params, "customer"),
+        placed_after=query_datetime(params, "placed_after"),
+        placed_before=query_datetime(params, "placed_before"),
+    )
+
+
+def _order_cursor(params) -> tuple[datetime, int] | None:
+    if "cursor" not in params:
+        return None
+    placed_at, order_id = decode_cursor(params["cursor"], arity=2)
+    at = parse_datetime(placed_at) if isinstance(placed_at, str) else None
+    if at is None or isinstance(order_id, bool) or not isinstance(order_id, int):
+        raise invalid_cursor()
+    return at, order_id
+
+
 class OrderCreateApi(APIView):
+    """POST places an order (a channel key); GET searches orders (every key, each seeing
+    what it may: a channel key its own client's, a staff key every channel's)."""
+
+    @extend_schema(operation_id="orders_list", parameters=ORDER_LIST_PARAMETERS, responses={
+        200: ORDER_LIST, **error_responses(
+            s422="`invalid_choice` (channel), `max_length`, `invalid` (customer, a date), `invalid_cursor`")})
+    def get(self, request):
+        page = list_order_documents(client=request.user, filters=_order_filters(request.query_params),
+                                    after=_order_cursor(request.query_params))
+        after = page.next_after
+        return Response({"orders": page.documents,
+                         "next": encode_cursor(after[0].isoformat(), after[1]) if after else None})
+
     @extend_schema(operation_id="orders_create", request=OrderCreateInput, examples=[ORDER_EXAMPLE],
                    responses={201: ORDER_DOCUMENT, **ORDER_CREATE_ERRORS},
                    parameters=[IDEMPOTENCY_HEADER, location_header(201), replayed_header(201)])
@@ -275,6 +345,7 @@ class _OrderTransitionApi(APIView):
     to = OrderStatus.FULFILLED
 
     def post(self, request, order_id: int):
+        require_writer(request, action=f"mark orders {self.to}")
         key, request_hash = idempotency_inputs(request)
         if request.data:
             raise ValidationFailed("This action takes no body.", extra={"code": "invalid_body"})

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Exists, FilteredRelation, OuterRef, Q, QuerySet, Sum
 
 from apps.catalog.models import Modifier, Product, Variant
 from apps.core.errors import NotFound
+from apps.customers.services import live_customer_id
 from apps.orders.enums import PaymentStatus, TenderType
 from apps.orders.models import Order, OrderLine, Payment
 
@@ -120,6 +122,7 @@ def order_document(order: Order, *, lines=None, payments=None) -> dict:
             "address": order.delivery_address,
         },
         "customer": _customer(order),
+        "contact": _contact(order),
         "lines": [_line(line, currency) for line in lines],
         "tenders": [_tender(p, currency) for p in payments],
         "subtotal": _money(order.subtotal_amount, currency),
@@ -140,11 +143,17 @@ def order_document(order: Order, *, lines=None, payments=None) -> dict:
     }
 
 
-def _customer(order: Order) -> dict:
-    # Always an object (id null when no customer was matched): the POS adapters read the
-    # name and phone of every order they inject.
-    return {"id": order.customer_id, "name": order.customer_name,
-            "phone": order.customer_phone, "email": order.customer_email}
+def _customer(order: Order) -> dict | None:
+    """The matched customer (DESIGN.md), null when the order matched nobody."""
+    if order.customer_id is None:
+        return None
+    return {"id": order.customer_id, **_contact(order)}
+
+
+def _contact(order: Order) -> dict:
+    # Who the order is for, as given with it, matched or not: what a POS ticket shows (the
+    # adapters read this, never `customer`, which is null when nobody was matched).
+    return {"name": order.customer_name, "phone": order.customer_phone, "email": order.customer_email}
 
 
 def _line(line: OrderLine, currency: str) -> dict:
@@ -217,3 +226,52 @@ def find_external_order(*, channel: str, source_name: str, external_id: str) -> 
     if not external_id:
         return None
     return Order.objects.filter(channel=channel, source_name=source_name, external_id=external_id).first()
+
+
+API_PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class OrderFilters:
+    """GET /api/v1/orders' filters; empty ones do not filter."""
+
+    q: str = ""
+    channel: str = ""
+    location_code: str = ""
+    external_id: str = ""
+    customer_id: int | None = None
+    placed_after: datetime | None = None
+    placed_before: datetime | None = None
+
+
+@dataclass(frozen=True)
+class OrderPage:
+    documents: list[dict]
+    next_after: tuple[datetime, int] | None  # the last order's (placed_at, id), if more follow
+
+
+def list_order_documents(*, client, filters: OrderFilters, after: tuple[datetime, int] | None = None,
+                         page_size: int | None = None) -> OrderPage:
+    """A page of the orders `client` may see, newest first, as order documents; keyset
+    paginated on (placed_at, id), so orders placed meanwhile neither repeat nor hide one.
+    Built in a constant number of queries (orders with their location, lines, payments)."""
+    page_size = page_size or API_PAGE_SIZE
+    orders = search_orders(query=filters.q, channel=filters.channel, location_code=filters.location_code)
+    if not client.role:  # a channel key: only what its own client placed (orders_visible_to)
+        orders = orders.filter(api_client_id=client.pk)
+    if filters.external_id:
+        orders = orders.filter(external_id=filters.external_id)
+    if filters.customer_id is not None:
+        orders = orders.filter(customer_id=live_customer_id(filters.customer_id))
+    if filters.placed_after:
+        orders = orders.filter(placed_at__gte=filters.placed_after)
+    if filters.placed_before:
+        orders = orders.filter(placed_at__lt=filters.placed_before)
+    if after is not None:
+        placed_at, order_id = after
+        orders = orders.filter(Q(placed_at__lt=placed_at) | Q(placed_at=placed_at, pk__lt=order_id))
+    found = list(orders.prefetch_related("lines", "payments")[: page_size + 1])
+    page = found[:page_size]
+    last = page[-1] if len(found) > page_size else None
+    return OrderPage(documents=[order_document(order) for order in page],
+                     next_after=(last.placed_at, last.pk) if last else None)

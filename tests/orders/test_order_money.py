@@ -277,7 +277,8 @@ class TestOrderDocument:
         assert [line["refunded_quantity"] for line in order["lines"]] == [0, 0]
         assert order["refunded"] == usd(0)
         assert order["refundable"] == usd(0)  # nothing taken yet: it is paid at pickup
-        assert order["customer"] == {"id": None, "name": "", "phone": "", "email": ""}
+        assert order["customer"] is None
+        assert order["contact"] == {"name": "", "phone": "", "email": ""}
         assert order["loyalty"] == {"earned_points": 0, "redeemed_points": 0}
         assert order["tenders"] == [{"type": "pay_at_pickup", "status": "pending",
                                      "amount": order["total"], "platform": "", "reference": "",

@@ -198,6 +198,6 @@ def order_note(order: dict, reference: str) -> str:
     """What the counter sees: who and what for, the customer's phone, when (and the
     reference again, for whoever searches notes rather than titles)."""
     fulfillment = order["fulfillment"]
-    parts = (counter_label(order), order["customer"].get("phone"),
+    parts = (counter_label(order), order["contact"]["phone"],
              f"{fulfillment['type']} {fulfillment.get('at') or 'asap'}", reference)
     return " · ".join(part for part in parts if part)

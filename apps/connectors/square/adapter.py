@@ -252,7 +252,7 @@ def order_body(order: dict, *, location_id: str, reference: str, items: dict[str
 
 def ticket_name(order: dict) -> str:
     """What the kitchen sees: the channel and who to call out."""
-    name = order["customer"]["name"] or f"#{order['id']}"
+    name = order["contact"]["name"] or f"#{order['id']}"
     return f"{order['channel'].title()}: {name}"[:TICKET_NAME_MAX]
 
 
@@ -307,7 +307,7 @@ def fulfillment_of(order: dict) -> dict | None:
 
 def pickup(order: dict) -> dict:
     at = order["fulfillment"]["at"]
-    details = {"recipient": recipient(order["customer"]), "schedule_type": "SCHEDULED" if at else "ASAP",
+    details = {"recipient": recipient(order["contact"]), "schedule_type": "SCHEDULED" if at else "ASAP",
                # ASAP: the time it was placed, so a retried body is the same body.
                "pickup_at": at or order["placed_at"]}
     if order["note"]:
@@ -316,7 +316,7 @@ def pickup(order: dict) -> dict:
 
 
 def delivery(order: dict) -> dict:
-    details = {"recipient": recipient(order["customer"]),
+    details = {"recipient": recipient(order["contact"]),
                "schedule_type": "SCHEDULED" if order["fulfillment"]["at"] else "ASAP",
                "deliver_at": order["fulfillment"]["at"] or order["placed_at"]}
     if order["note"]:

@@ -152,7 +152,7 @@ class Adapter(BaseAdapter):
         check = {
             "externalId": f"{reference}:check",
             "tabName": tab_name(order),
-            "customer": toast_customer(order["customer"]),
+            "customer": toast_customer(order["contact"]),
             "selections": [
                 _selection(line, f"{reference}:line{number}", items, modifiers)
                 for number, line in enumerate(order["lines"], start=1)
