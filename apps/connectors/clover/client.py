@@ -16,7 +16,10 @@ from apps.connectors.http import DEFAULT_TIMEOUT, PlatformClient, parse_retry_af
 MAX_PAGE_SIZE = 1000
 IDS_PER_CALL = 100  # Clover: "no more than 100 items per query"
 DEFAULT_ITEM_EXPAND = ("itemStock", "categories", "modifierGroups")
-DEFAULT_ORDER_EXPAND = ("lineItems", "lineItems.modifications")
+# An order with what a sale needs: its lines, payments and customer (nested expansion as
+# `lineItems.modifications`; that Clover expands `customers.*` alike is [unverified]).
+DEFAULT_ORDER_EXPAND = ("lineItems", "lineItems.modifications", "payments", "customers",
+                        "customers.emailAddresses", "customers.phoneNumbers")
 RATE_LIMIT_HEADERS = ("X-RateLimit-tokenConcurrentLimit", "X-RateLimit-tokenLimit",
                       "X-RateLimit-crossTokenConcurrentLimit", "X-RateLimit-crossTokenLimit")
 

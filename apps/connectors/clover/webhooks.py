@@ -35,6 +35,7 @@ from apps.connectors.services.intake import (
     UnreadablePayload,
     connected_link,
     header,
+    platform_customer,
     record_platform_order,
     record_platform_stock,
 )
@@ -47,13 +48,19 @@ from apps.connectors.services.lifecycle import (
 )
 from apps.core.enums import Channel
 from apps.core.strict_json import loads_strict
-from apps.orders.enums import FulfillmentType
+from apps.orders.enums import FulfillmentType, TenderType
+from apps.orders.services import CustomerInput, TenderFact
 
 logger = logging.getLogger(__name__)
 
 PLATFORM = "clover"
 CONCORD_PREFIX = "concord:"
 UNIT_QTY_SCALE = 1000  # [unverified] `unitQty` in thousandths, as the emulator reads it
+# [unverified] whether `Payment.amount` includes `tipAmount` (PLATFORM_MONEY §0.4); the
+# emulator's default agrees.
+PAYMENT_AMOUNT_INCLUDES_TIP = False
+TENDER_TYPES = {"com.clover.tender.credit_card": TenderType.CARD,
+                "com.clover.tender.debit_card": TenderType.CARD, "com.clover.tender.cash": TenderType.CASH}
 
 
 def challenge(body: bytes, headers: dict) -> HttpResponse | None:
@@ -246,9 +253,43 @@ def _record_order(link: PlatformConnection, order: dict) -> str:
         platform=PLATFORM, link=link, external_id=order["id"], lines=lines,
         placed_at=clover_time(order["createdTime"]) if order.get("createdTime") else timezone.now(),
         channel=Channel.REGISTER, fulfillment_type=FulfillmentType.IN_STORE, already_fulfilled=True,
-        total=order.get("total"),
+        customer=_customer(link, order), **order_money(order),
     ))
     return "recorded" if created else "already recorded"
+
+
+def order_money(order: dict) -> dict:
+    """The order's money as Clover recorded it, in cents: its total, the tax its payments
+    carry (`taxAmount`), and each successful payment as a tender (CLV-SDK `Payment`:
+    Clover reports no processing fee)."""
+    payments = [p for p in _elements(order.get("payments")) if p.get("result") == "SUCCESS"]
+    return {"total": order.get("total"), "tenders": tuple(_tender(p) for p in payments),
+            "tax": sum(p.get("taxAmount") or 0 for p in payments) if payments else None}
+
+
+def _tender(payment: dict) -> TenderFact:
+    tip = payment.get("tipAmount") or 0
+    label = (payment.get("tender") or {}).get("labelKey") or ""
+    return TenderFact(type=TENDER_TYPES.get(label, TenderType.OTHER),
+                      amount=(payment.get("amount") or 0) - (tip if PAYMENT_AMOUNT_INCLUDES_TIP else 0),
+                      tip=tip, platform=PLATFORM, reference=payment["id"])
+
+
+def _customer(link: PlatformConnection, order: dict) -> CustomerInput:
+    customer = next(iter(_elements(order.get("customers"))), None)
+    if customer is None:
+        return CustomerInput()
+    emails = sorted(_elements(customer.get("emailAddresses")), key=lambda e: not e.get("primaryEmail"))
+    phones = _elements(customer.get("phoneNumbers"))
+    return platform_customer(
+        link=link, platform_customer_id=customer.get("id") or "",
+        name=f"{customer.get('firstName') or ''} {customer.get('lastName') or ''}",
+        email=emails[0].get("emailAddress") or "" if emails else "",
+        phone=phones[0].get("phoneNumber") or "" if phones else "")
+
+
+def _elements(collection) -> list[dict]:
+    return (collection or {}).get("elements") or []
 
 
 def _lines(link: PlatformConnection, order: dict) -> list[PlatformLine]:

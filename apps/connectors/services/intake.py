@@ -29,9 +29,11 @@ from apps.connectors.selectors import (
 )
 from apps.connectors.services.stock_sync import count_platform_sale
 from apps.core.enums import ExceptionKind
+from apps.core.errors import ValidationFailed
 from apps.core.redaction import credential_free_headers
 from apps.core.services import open_exception, resolve_exceptions_by_key
 from apps.core.strict_json import storable_text
+from apps.customers.services import normalize_phone
 from apps.inventory.services import apply_platform_count, set_item_86d
 from apps.orders import services as orders
 
@@ -267,8 +269,23 @@ class PlatformOrder:
     channel: str
     fulfillment_type: str
     already_fulfilled: bool
-    total: int | None = None
+    total: int | None = None  # the platform's total without tips
     customer: orders.CustomerInput = field(default_factory=orders.CustomerInput)
+    tax: int | None = None  # as the platform computed it; None: the platform reported none
+    discount: int | None = None  # the platform's order-level discount
+    tenders: tuple[orders.TenderFact, ...] = ()  # its payments; none: one external tender
+
+
+def platform_customer(*, link: PlatformConnection, platform_customer_id: object = "", name: str = "",
+                      email: str = "", phone: str = "") -> orders.CustomerInput:
+    """The shopper a platform names, the phone read in the store's country (a number
+    that cannot be read is left out: the email and the platform's id still match)."""
+    try:
+        e164 = normalize_phone(phone or "", region=link.location.country)
+    except ValidationFailed:
+        e164 = ""
+    return orders.CustomerInput(name=" ".join((name or "").split()), email=(email or "").strip(),
+                                phone=e164, platform_customer_id=str(platform_customer_id or ""))
 
 
 def platform_source_name(platform: str) -> str:
@@ -293,6 +310,7 @@ def record_platform_order(order: PlatformOrder):
             external_id=order.external_id, location_code=order.link.location.code, lines=tuple(lines),
             placed_at=order.placed_at, fulfillment_type=order.fulfillment_type,
             already_fulfilled=order.already_fulfilled, customer=order.customer, total=order.total,
+            platform=order.platform, tax=order.tax, discount=order.discount, tenders=order.tenders,
         ))
         if created:
             for line in record.lines.all():

@@ -218,6 +218,11 @@ class ShopifyClient(PlatformClient):
         """`GET orders/{id}.json`: the REST Order resource (the `orders/create` webhook body)."""
         return self.request_json("GET", self.admin_path(f"orders/{order_id}.json"))["order"]
 
+    def order_transactions(self, order_id: int | str) -> list[dict]:
+        """`GET orders/{id}/transactions.json`: the order's payments (PLATFORM_MONEY §1.2)."""
+        path = self.admin_path(f"orders/{order_id}/transactions.json")
+        return self.request_json("GET", path)["transactions"]
+
     def rest_products(self, *, limit: int = 250, since_id: int | None = None) -> list[dict]:
         """`GET products.json?limit=&since_id=`."""
         params: dict = {"limit": limit}

@@ -34,23 +34,24 @@ from apps.connectors.services.intake import (
     UnreadablePayload,
     connected_link,
     header,
+    platform_customer,
     record_platform_order,
     record_platform_stock,
 )
 from apps.connectors.services.lifecycle import order_closed_at, order_id_of_sale, order_voided_at
 from apps.connectors.shopify import signatures
-from apps.connectors.shopify.adapter import PLATFORM
+from apps.connectors.shopify.adapter import PLATFORM, shopify_client
 from apps.core.enums import Channel
-from apps.core.errors import ValidationFailed
 from apps.core.money import from_decimal
 from apps.core.strict_json import loads_strict
-from apps.customers.services import normalize_phone
-from apps.orders.services import CustomerInput
+from apps.orders.enums import PaymentStatus, TenderType
+from apps.orders.services import CustomerInput, TenderFact
 
 ORDER_TOPICS = ("orders/create", "orders/paid")
 PAID_STATUSES = ("paid", "partially_paid", "authorized")
 CANCELLED_TOPIC = "orders/cancelled"
 FULFILLED_TOPIC = "orders/fulfilled"
+TENDER_KINDS = ("sale", "capture", "authorization")
 
 
 def verify(body: bytes, headers: dict) -> bool:
@@ -104,13 +105,19 @@ def _record_order(topic: str, order: dict) -> str:
         raise SkipEvent(f"order {order['name']} is {order.get('financial_status')}: orders/paid records it")
     link = connected_link(PLATFORM, order.get("location_id"))
     currency = order["currency"]
+    if _already_recorded(order):
+        return "already recorded"  # orders/create and orders/paid both name it: no second fetch
+    transactions = shopify_client().order_transactions(order["id"])
     record, created = record_platform_order(PlatformOrder(
         platform=PLATFORM, link=link, external_id=str(order["id"]),
         lines=[order_line(line, currency) for line in order["line_items"]],
         placed_at=shopify_time(order["created_at"]), channel="web",
         fulfillment_type="shipping" if order.get("shipping_address") else "pickup",
         already_fulfilled=False, total=from_decimal(order["total_price"], currency),
-        customer=order_customer(order),
+        tax=from_decimal(order.get("total_tax") or 0, currency),
+        discount=from_decimal(order.get("total_discounts") or 0, currency),
+        tenders=order_tenders(transactions, currency),
+        customer=order_customer(link, order),
     ))
     return f"{'recorded' if created else 'already recorded'} as order #{record.pk}"
 
@@ -132,14 +139,37 @@ def order_line(line: dict, currency: str) -> PlatformLine:
                         sku=line.get("sku") or "", unit_price=from_decimal(line["price"], currency))
 
 
-def order_customer(order: dict) -> CustomerInput:
+def _already_recorded(order: dict) -> bool:
+    return order_id_of_sale(PLATFORM, channel=Channel.WEB, external_id=str(order["id"])) is not None
+
+
+def order_tenders(transactions: list[dict], currency: str) -> tuple[TenderFact, ...]:
+    """The order's payments as Shopify's transactions report them: a successful sale or
+    capture is paid, an authorization not captured yet is pending. REST transactions
+    carry no fee and Shopify's order tip fields are not established (PLATFORM_MONEY §9):
+    neither is recorded. Refunds are the returns issue's."""
+    captured = {t.get("parent_id") for t in transactions if t.get("kind") == "capture"}
+    tenders = []
+    for transaction in transactions:
+        if transaction.get("status") != "success" or transaction.get("kind") not in TENDER_KINDS:
+            continue
+        if transaction["kind"] == "authorization" and transaction["id"] in captured:
+            continue  # its capture is the payment
+        tenders.append(TenderFact(
+            type=TenderType.CARD if transaction.get("payment_details") else TenderType.OTHER,
+            amount=from_decimal(transaction["amount"], transaction.get("currency") or currency),
+            platform=PLATFORM, reference=str(transaction["id"]),
+            status=PaymentStatus.PENDING if transaction["kind"] == "authorization" else PaymentStatus.PAID))
+    return tuple(tenders)
+
+
+def order_customer(link, order: dict) -> CustomerInput:
     customer = order.get("customer") or {}
-    name = " ".join(filter(None, (customer.get("first_name"), customer.get("last_name"))))
-    try:
-        phone = normalize_phone(customer.get("phone") or order.get("phone") or "")
-    except ValidationFailed:
-        phone = ""  # the storefront took a number that is not dialable: keep the email
-    return CustomerInput(name=name, phone=phone, email=order.get("email") or customer.get("email") or "")
+    return platform_customer(
+        link=link, platform_customer_id=customer.get("id") or "",
+        name=" ".join(filter(None, (customer.get("first_name"), customer.get("last_name")))),
+        email=order.get("email") or customer.get("email") or "",
+        phone=customer.get("phone") or order.get("phone") or "")
 
 
 # -- inventory levels -------------------------------------------------------------------------

@@ -26,6 +26,7 @@ from apps.connectors.services.intake import (
     UnreadablePayload,
     connected_link,
     header,
+    platform_customer,
     record_platform_order,
     record_platform_stock,
 )
@@ -42,9 +43,11 @@ from apps.connectors.square.adapter import (
 )
 from apps.core.errors import ValidationFailed
 from apps.core.strict_json import loads_strict
-from apps.customers.services import normalize_phone
-from apps.orders.services import CustomerInput
+from apps.orders.enums import TenderType
+from apps.orders.services import CustomerInput, TenderFact
 
+# SQ-SPEC TenderType; a Square gift card is Square's stored value, not Concord's.
+TENDER_TYPES = {"CARD": TenderType.CARD, "CASH": TenderType.CASH}
 ORDER_TOPICS = ("order.created", "order.updated")
 POLLED_ORDER_TOPIC = "order.polled"
 SALE_STATE = "COMPLETED"
@@ -133,8 +136,8 @@ def record_sale(order: dict) -> str:
     sale = PlatformOrder(
         platform=PLATFORM, link=link, external_id=order["id"], lines=sale_lines(order),
         placed_at=square_time(order["created_at"]), channel="register", fulfillment_type="in_store",
-        already_fulfilled=True, total=(order.get("total_money") or {}).get("amount"),
-        customer=_customer(order.get("customer_id")),
+        already_fulfilled=True, customer=_customer(link, order.get("customer_id")),
+        **sale_money(order),
     )
     try:
         record, created = record_platform_order(sale)
@@ -178,7 +181,31 @@ def _modifier_skus(order: dict) -> dict[str, str]:
     return {m.external_id: m.modifier.sku for m in mappings}
 
 
-def _customer(customer_id: str | None) -> CustomerInput:
+def sale_money(order: dict) -> dict:
+    """The order's money as Square computed it, in cents: its tax and discounts, its total
+    without tips, and each tender (SQ-SPEC `Tender.amount_money` includes the tip)."""
+    tip = _cents(order.get("total_tip_money"))
+    return {"total": _cents(order.get("total_money")) - tip, "tax": _cents(order.get("total_tax_money")),
+            "discount": _cents(order.get("total_discount_money")),
+            "tenders": tuple(_tender(tender) for tender in order.get("tenders") or [])}
+
+
+def _tender(tender: dict) -> TenderFact:
+    tip = _cents(tender.get("tip_money"))
+    return TenderFact(type=TENDER_TYPES.get(tender.get("type"), TenderType.OTHER),
+                      amount=_cents(tender.get("amount_money")) - tip, tip=tip,
+                      processing_fee=_cents(tender.get("processing_fee_money")), platform=PLATFORM,
+                      reference=tender.get("payment_id") or tender["id"])
+
+
+def _cents(value: dict | None) -> int:
+    amount = (value or {}).get("amount") or 0
+    if not isinstance(amount, int) or isinstance(amount, bool):
+        raise UnreadablePayload(f"{amount!r} is not an amount in cents")
+    return amount
+
+
+def _customer(link: PlatformConnection, customer_id: str | None) -> CustomerInput:
     if not customer_id:
         return CustomerInput()
     try:
@@ -186,13 +213,12 @@ def _customer(customer_id: str | None) -> CustomerInput:
     except PlatformError as error:
         if error.status != 404:
             raise
-        return CustomerInput()  # deleted at Square since the sale: the sale still counts
-    name = " ".join(filter(None, (customer.get("given_name"), customer.get("family_name"))))
-    try:
-        phone = normalize_phone(customer.get("phone_number") or "")
-    except ValidationFailed:
-        phone = ""  # a number the register took that is not dialable: keep the email
-    return CustomerInput(name=name, phone=phone, email=customer.get("email_address") or "")
+        # Deleted at Square since the sale: the sale still counts, and so does the id.
+        return platform_customer(link=link, platform_customer_id=customer_id)
+    return platform_customer(
+        link=link, platform_customer_id=customer_id, email=customer.get("email_address") or "",
+        name=" ".join(filter(None, (customer.get("given_name"), customer.get("family_name")))),
+        phone=customer.get("phone_number") or "")
 
 
 # -- counts and flags --------------------------------------------------------------------------

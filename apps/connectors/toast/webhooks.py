@@ -27,6 +27,7 @@ from apps.connectors.services.intake import (
     UnreadablePayload,
     connected_link,
     header,
+    platform_customer,
     record_platform_order,
     record_platform_stock,
 )
@@ -38,12 +39,10 @@ from apps.connectors.services.lifecycle import (
 )
 from apps.connectors.toast import signatures
 from apps.core.enums import Channel
-from apps.core.errors import ValidationFailed
 from apps.core.money import from_decimal
 from apps.core.strict_json import loads_strict
-from apps.customers.services import normalize_phone
-from apps.orders.enums import FulfillmentType
-from apps.orders.services import CustomerInput
+from apps.orders.enums import FulfillmentType, TenderType
+from apps.orders.services import CustomerInput, TenderFact
 
 logger = logging.getLogger(__name__)
 
@@ -54,6 +53,9 @@ CONCORD_PREFIX = "concord:"
 # Toast reports every change at or under this count (`low_quantity`), so an item it counted
 # down to here before showing it out of stock most likely sold out (CONNECTORS.md §1.4).
 LOW_QUANTITY_THRESHOLD = 5
+# TOAST-ORD Payment.type; Toast's gift and reward cards are its own stored value.
+TENDER_TYPES = {"CREDIT": TenderType.CARD, "CASH": TenderType.CASH}
+VOIDED_PAYMENT_STATES = ("VOIDED", "CANCELLED", "DENIED", "PROCESSING_VOID", "VOIDED_AT_RISK")
 
 
 def verify(body: bytes, headers: dict) -> bool:
@@ -179,8 +181,7 @@ def _record_order(payload: dict) -> str:
         platform=PLATFORM, link=link, external_id=order["guid"], lines=lines,
         placed_at=toast_time(order.get("createdDate") or order.get("openedDate")) or timezone.now(),
         channel=Channel.REGISTER, fulfillment_type=FulfillmentType.IN_STORE, already_fulfilled=True,
-        total=sum(from_decimal(c.get("totalAmount") or 0, currency) for c in checks),
-        customer=_customer(checks),
+        customer=_customer(link, checks), **checks_money(checks, currency),
     ))
     return "recorded" if created else "already recorded"
 
@@ -223,13 +224,32 @@ def _modifier_skus(link: PlatformConnection, option_guids: list[str]) -> tuple[s
     return tuple(skus[guid] for guid in option_guids if guid in skus)
 
 
-def _customer(checks: list[dict]) -> CustomerInput:
+def checks_money(checks: list[dict], currency: str) -> dict:
+    """The checks' money as Toast computed it (decimals, TOAST-ORD): their tax, their
+    discounts, their total (tips are on the payments, never in it), and each payment not
+    voided as a tender whose `amount` excludes its `tipAmount`."""
+    return {
+        "total": sum(from_decimal(c.get("totalAmount") or 0, currency) for c in checks),
+        "tax": sum(from_decimal(c.get("taxAmount") or 0, currency) for c in checks),
+        "discount": sum(from_decimal(d.get("discountAmount") or 0, currency)
+                        for c in checks for d in c.get("appliedDiscounts") or []),
+        "tenders": tuple(_tender(payment, currency) for c in checks for payment in c.get("payments") or []
+                         if payment.get("paymentStatus") not in VOIDED_PAYMENT_STATES),
+    }
+
+
+def _tender(payment: dict, currency: str) -> TenderFact:
+    return TenderFact(type=TENDER_TYPES.get(payment.get("type"), TenderType.OTHER),
+                      amount=from_decimal(payment.get("amount") or 0, currency),
+                      tip=from_decimal(payment.get("tipAmount") or 0, currency),
+                      processing_fee=from_decimal(payment.get("originalProcessingFee") or 0, currency),
+                      platform=PLATFORM, reference=payment["guid"])
+
+
+def _customer(link: PlatformConnection, checks: list[dict]) -> CustomerInput:
     found = next((c["customer"] for c in checks if c.get("customer")), None)
     if not found:
         return CustomerInput()
-    name = f"{found.get('firstName') or ''} {found.get('lastName') or ''}".strip()
-    try:
-        phone = normalize_phone(found.get("phone") or "")
-    except ValidationFailed:  # a number Toast kept but we cannot read: keep the name and email
-        phone = ""
-    return CustomerInput(name=name, phone=phone, email=found.get("email") or "")
+    return platform_customer(link=link, platform_customer_id=found.get("guid") or "",
+                             name=f"{found.get('firstName') or ''} {found.get('lastName') or ''}",
+                             email=found.get("email") or "", phone=found.get("phone") or "")

@@ -59,6 +59,9 @@ from .orders import (
     line_units,
     order_document,
     order_type_id,
+    sale_customers,
+    sale_tax,
+    sale_tip,
 )
 
 APP_ID = "CONCORDDEVAPP"  # the demo app's 13-character Clover app id
@@ -90,6 +93,8 @@ class CloverEmulator(Emulator):
     stock_change_touches_item = True
     # [unverified] lists come newest first.
     list_newest_first = True
+    # [unverified] whether `Payment.amount` includes `tipAmount` (PLATFORM_MONEY §0.4).
+    payment_amount_includes_tip = False
 
     def __init__(self, *, access_token: str = SECRETS["CLOVER_ACCESS_TOKEN"],
                  auth_code: str = SECRETS["CLOVER_AUTH_CODE"], app_id: str = APP_ID,
@@ -505,8 +510,13 @@ class CloverEmulator(Emulator):
         except OrderRejected as exc:
             raise ControlError(exc.message) from exc
         order.state, order.payment_state = "locked", "PAID"
-        order.total = sum(line_total(line) for line in order.line_items)
-        order.payments.append(_payment(order, (body.get("tender") or {}).get("type", "card")))
+        subtotal = sum(line_total(line) for line in order.line_items)
+        tax = sale_tax(subtotal, body.get("tax_percentage"))
+        order.total = subtotal + tax
+        tender = body.get("tender") or {}
+        order.payments.append(_payment(order, tender.get("type", "card"), tip=sale_tip(tender), tax=tax,
+                                       amount_includes_tip=self.payment_amount_includes_tip))
+        order.customers = sale_customers(body.get("customer"), order.created)
         self.orders[order.id] = order
         events = self._take_stock(merchant, order.line_items)
         self._notify(merchant, [(f"O:{order.id}", "CREATE"), *events], from_api=False)
@@ -643,11 +653,14 @@ def _modifier_id(merchant: Merchant, item: Item, modifier: dict) -> str:
     raise ControlError(f"{modifier.get('sku')!r} is not a modifier of {item.sku}")
 
 
-def _payment(order: Order, tender: str) -> dict:
+def _payment(order: Order, tender: str, *, tip: int = 0, tax: int = 0,
+             amount_includes_tip: bool = False) -> dict:
+    """CLV-SDK `Payment`: cents; `taxAmount` the part of it that is tax; no fee field."""
     card = tender != "cash"
     return {
-        "id": new_id(), "order": {"id": order.id}, "amount": order.total, "tipAmount": 0,
-        "taxAmount": 0, "result": "SUCCESS", "createdTime": order.created,
+        "id": new_id(), "order": {"id": order.id},
+        "amount": order.total + (tip if amount_includes_tip else 0), "tipAmount": tip,
+        "taxAmount": tax, "result": "SUCCESS", "createdTime": order.created,
         "clientCreatedTime": order.created, "modifiedTime": order.created,
         "tender": {"id": new_id(), "label": "Credit Card" if card else "Cash",
                    "labelKey": "com.clover.tender.credit_card" if card

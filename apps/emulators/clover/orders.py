@@ -13,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 
+from apps.emulators.base import ControlError
+
 from .data import Item, Merchant, new_id
 
 MAX_LINE_ITEMS = 3000
@@ -51,6 +53,7 @@ class Order:
     line_items: list[dict] = field(default_factory=list)
     payments: list[dict] = field(default_factory=list)
     refunds: list[dict] = field(default_factory=list)
+    customers: list[dict] = field(default_factory=list)
 
     # Fields `POST /orders` and `POST /orders/{id}` may set, by their API name.
     WRITABLE = {"state": "state", "title": "title", "note": "note", "currency": "currency",
@@ -174,9 +177,56 @@ def order_document(order: Order, expand: set[str], base_url: str) -> dict:
         ]}
     if "payments" in expand:
         doc["payments"] = {"elements": [dict(p) for p in order.payments]}
+    if "customers" in expand:
+        doc["customers"] = {"elements": [_customer_document(c, expand) for c in order.customers]}
     if "refunds" in expand:
         doc["refunds"] = {"elements": [dict(r) for r in order.refunds]}
     return doc
+
+
+def _customer_document(customer: dict, expand: set[str]) -> dict:
+    """CLV-SDK `Customer`; its email addresses and phone numbers when expanded."""
+    doc = {k: v for k, v in customer.items() if k not in ("emailAddresses", "phoneNumbers")}
+    for nested in ("emailAddresses", "phoneNumbers"):
+        if f"customers.{nested}" in expand:
+            doc[nested] = {"elements": [dict(e) for e in customer[nested]]}
+    return doc
+
+
+def sale_customers(customer, created: int) -> list[dict]:
+    """A control-API sale's `customer` (`name`, `email`, `phone`) as the register's
+    Customer on the order (CLV-SDK `Customer`, `EmailAddress`, `PhoneNumber`)."""
+    if not isinstance(customer, dict) or not customer:
+        return []
+    first, _, last = (customer.get("name") or "").partition(" ")
+    customer_id = new_id()
+    emails = [{"id": new_id(), "emailAddress": customer["email"], "primaryEmail": True,
+               "customer": {"id": customer_id}}] if customer.get("email") else []
+    phones = [{"id": new_id(), "phoneNumber": customer["phone"], "customer": {"id": customer_id}}
+              ] if customer.get("phone") else []
+    return [{"id": customer_id, "firstName": first or None, "lastName": last or None,
+             "marketingAllowed": False, "customerSince": created,
+             "emailAddresses": emails, "phoneNumbers": phones}]
+
+
+def sale_tip(tender: dict) -> int:
+    tip = tender.get("tip", 0)
+    if not isinstance(tip, int) or isinstance(tip, bool) or tip < 0:
+        raise ControlError("tender.tip must be a non-negative integer in cents")
+    return tip
+
+
+def sale_tax(subtotal: int, percentage) -> int:
+    """The merchant's sales tax on a register sale, in cents (half up)."""
+    if percentage is None:
+        return 0
+    try:
+        rate = Decimal(str(percentage))
+    except ArithmeticError:
+        raise ControlError("tax_percentage must be a number") from None
+    if not rate.is_finite() or rate < 0:
+        raise ControlError("tax_percentage must be a non-negative number")
+    return int((Decimal(subtotal) * rate / 100).to_integral_value(ROUND_HALF_UP))
 
 
 def _line_document(line: dict, *, with_modifications: bool) -> dict:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import uuid
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from apps.demo.dev_credentials import SECRETS
 from apps.emulators.base import (
@@ -75,6 +76,7 @@ class ShopifyEmulator(Emulator):
             ("GET", rf"{API}/inventory_levels\.json", rest.read("inventory_levels")),
             ("GET", rf"{API}/orders\.json", rest.read("orders")),
             ("GET", rf"{API}/orders/(?P<order_id>\d+)\.json", rest.read("order")),
+            ("GET", rf"{API}/orders/(?P<order_id>\d+)/transactions\.json", rest.read("transactions")),
             ("POST", rf"{API}/inventory_levels/set\.json", rest.write("set_level")),
             ("POST", rf"{API}/inventory_levels/adjust\.json", rest.write("adjust_level")),
             ("POST", rf"{API}/orders/(?P<order_id>\d+)/refunds\.json", rest.refund),
@@ -187,7 +189,9 @@ class ShopifyEmulator(Emulator):
         short = self.store.shortages(location_id, lines)
         if short:
             return {"accepted": False, "order_id": None, "reason": "insufficient stock: " + "; ".join(short)}
-        order = self.store.place_order(location_id, lines, body.get("customer"))
+        order = self.store.place_order(location_id, lines, body.get("customer"),
+                                       tax_rate=_tax_rate(body.get("tax_percentage")),
+                                       discount=_cents_arg(body.get("discount", 0), "discount"))
         levels = []
         for variant, quantity in lines:
             level = self.store.levels[(location_id, variant["inventory_item_id"])]
@@ -313,6 +317,25 @@ class ShopifyEmulator(Emulator):
                 raise ControlError(f"lines[{index}].quantity must be a positive integer")
             result.append((variant, quantity))
         return result
+
+
+def _tax_rate(percentage) -> Decimal | None:
+    """A control-API `tax_percentage` (8.875) as Shopify's tax line `rate` (0.08875)."""
+    if percentage is None:
+        return None
+    try:
+        rate = Decimal(str(percentage)) / 100
+    except ArithmeticError:
+        raise ControlError("tax_percentage must be a number") from None
+    if not rate.is_finite() or rate < 0:
+        raise ControlError("tax_percentage must be a non-negative number")
+    return rate
+
+
+def _cents_arg(value, name: str) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise ControlError(f"{name} must be a non-negative integer in cents")
+    return value
 
 
 class RestHandlers:

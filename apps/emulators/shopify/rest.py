@@ -88,6 +88,10 @@ class RestApi:
     def order(self, request: Request) -> dict:
         return {"order": self._order(request)}
 
+    def transactions(self, request: Request) -> dict:
+        """`GET orders/{id}/transactions.json` (SHOP-JS `transaction.ts`), oldest first."""
+        return {"transactions": list(self.store.transactions[self._order(request)["id"]])}
+
     def _order(self, request: Request) -> dict:
         order = self.store.orders.get(int(request.params["order_id"]))
         if order is None:

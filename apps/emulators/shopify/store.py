@@ -13,6 +13,7 @@ import itertools
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import ROUND_HALF_UP, Decimal
 
 from apps.demo import demo_data
 from apps.demo.dev_credentials import platform_location_id
@@ -217,20 +218,39 @@ class ShopifyStore:
                 short.append(f"{sku}: requested {quantity}, available {available}")
         return short
 
-    def place_order(self, location_id: int, lines: list[tuple[dict, int]], customer: dict | None) -> dict:
+    def place_order(self, location_id: int, lines: list[tuple[dict, int]], customer: dict | None,
+                    *, tax_rate: Decimal | None = None, discount: int = 0) -> dict:
         """A paid storefront order: committed stock leaves `available`, `on_hand` stays
-        until fulfilment (Shopify's committed quantity)."""
+        until fulfilment (Shopify's committed quantity). A `discount` (cents, a code) is
+        spread over the lines (`discount_allocations`); `tax_rate` (0.08875) taxes what
+        each line costs after it (`tax_lines`); `subtotal_price` is after discounts,
+        before tax, as in SHOP-PY's order fixture."""
         created = now()
         order_id = self.ids.next()
         number = next(self.order_numbers)
         line_items = [self._line_item(variant, quantity) for variant, quantity in lines]
-        total = sum(cents_of(line["price"]) * line["quantity"] for line in line_items)
+        gross = sum(cents_of(line["price"]) * line["quantity"] for line in line_items)
+        discount = min(discount, gross)
+        tax = _discount_and_tax(line_items, discount, tax_rate)
+        total = gross - discount + tax
         order = {
             "id": order_id, "admin_graphql_api_id": gid("Order", order_id), "name": f"#{number}",
             "order_number": number, "number": number - 1000, "email": (customer or {}).get("email", ""),
+            "phone": (customer or {}).get("phone"),
             "currency": CURRENCY, "presentment_currency": CURRENCY,
-            "total_price": decimal_text(total), "subtotal_price": decimal_text(total),
-            "current_total_price": decimal_text(total), "total_tax": "0.00", "total_discounts": "0.00",
+            "total_price": decimal_text(total), "subtotal_price": decimal_text(gross - discount),
+            "total_line_items_price": decimal_text(gross),
+            "current_total_price": decimal_text(total), "total_tax": decimal_text(tax),
+            "total_discounts": decimal_text(discount), "taxes_included": False,
+            "tax_lines": [{"price": decimal_text(tax), "rate": float(tax_rate), "title": "Sales Tax"}]
+            if tax_rate is not None else [],
+            "discount_codes": [{"code": "WELCOME", "amount": decimal_text(discount), "type": "fixed_amount"}]
+            if discount else [],
+            "discount_applications": [{"type": "discount_code", "code": "WELCOME",
+                                       "value": decimal_text(discount), "value_type": "fixed_amount",
+                                       "allocation_method": "across", "target_selection": "all",
+                                       "target_type": "line_item"}]
+            if discount else [],
             "financial_status": "paid", "fulfillment_status": None, "confirmed": True, "test": False,
             "source_name": "web", "gateway": "shopify_payments", "tags": "", "note": None,
             "created_at": rest_time(created), "updated_at": rest_time(created),
@@ -278,6 +298,9 @@ class ShopifyStore:
             "parent_id": parent_id, "device_id": None, "receipt": {}, "error_code": None,
             "source_name": "web",
             "admin_graphql_api_id": gid("OrderTransaction", transaction_id),
+            "payment_details": {"credit_card_bin": "424242", "avs_result_code": None,
+                                "cvv_result_code": None, "credit_card_number": "XXXX-XXXX-XXXX-4242",
+                                "credit_card_company": "Visa"},
         }
 
     # -- refunds -----------------------------------------------------------------------------
@@ -325,3 +348,25 @@ def _variant_title(product: dict, variant: dict) -> str:
         return "Default Title"
     prefix = f"{product['name']}, "
     return variant["name"][len(prefix):] if variant["name"].startswith(prefix) else variant["name"]
+
+
+def _discount_and_tax(line_items: list[dict], discount: int, tax_rate: Decimal | None) -> int:
+    """Allocate `discount` over the lines by their price (largest remainder) and tax each
+    line's rest at `tax_rate`, half up; returns the order's tax."""
+    amounts = [cents_of(line["price"]) * line["quantity"] for line in line_items]
+    gross = sum(amounts) or 1
+    shares = [discount * amount // gross for amount in amounts]
+    order = sorted(range(len(amounts)), key=lambda i: -(discount * amounts[i] % gross))
+    for index in order[:discount - sum(shares)]:
+        shares[index] += 1
+    tax = 0
+    for line, amount, share in zip(line_items, amounts, shares, strict=True):
+        if share:
+            line["total_discount"] = decimal_text(share)
+            line["discount_allocations"] = [{"amount": decimal_text(share), "discount_application_index": 0}]
+        if tax_rate is not None:
+            line_tax = int((Decimal(amount - share) * tax_rate).to_integral_value(ROUND_HALF_UP))
+            line["tax_lines"] = [{"price": decimal_text(line_tax), "rate": float(tax_rate),
+                                  "title": "Sales Tax"}]
+            tax += line_tax
+    return tax

@@ -28,6 +28,9 @@ def ring_sale(emulator: SquareEmulator, body: dict) -> dict:
         "location_id": location_id, "source": {"name": POS_SOURCE},
         "line_items": [_line(emulator, line, index) for index, line in enumerate(_lines(body))],
     }
+    if body.get("tax_percentage") is not None:  # the seller's sales tax on the whole order
+        order_body["taxes"] = [{"uid": "sales-tax", "name": "Sales Tax", "type": "ADDITIVE",
+                                "percentage": str(body["tax_percentage"]), "scope": "ORDER"}]
     created = now()
     try:
         order = emulator.builder().build(order_body, order_id=random_id(), created_at=created)
@@ -36,7 +39,8 @@ def ring_sale(emulator: SquareEmulator, body: dict) -> dict:
     customer_id = _customer(emulator, body.get("customer"), created)
     if customer_id:
         order["customer_id"] = customer_id
-    payment = _pay(emulator, order, (body.get("tender") or {}).get("type", "card"), created)
+    tender = body.get("tender") or {}
+    payment = _pay(emulator, order, tender.get("type", "card"), created, tip=_tip(tender))
     if customer_id:
         payment["customer_id"] = customer_id
     emulator.store_order(order, None)
@@ -85,20 +89,37 @@ def _customer(emulator: SquareEmulator, customer: object, created) -> str | None
     return record["id"]
 
 
-def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created) -> dict:
-    """Close the order with one tender paying it in full, and the matching Payment."""
+def _tip(tender: dict) -> int:
+    tip = tender.get("tip", 0)
+    if not isinstance(tip, int) or isinstance(tip, bool) or tip < 0:
+        raise ControlError("tender.tip must be a non-negative integer in cents")
+    return tip
+
+
+def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created, *, tip: int = 0) -> dict:
+    """Close the order with one tender paying it in full (plus the tip), and the matching
+    Payment. As SQ-SPEC: `Payment.amount_money` excludes the tip, `total_money` and the
+    Tender's `amount_money` include it; a card's processing fee shows on the tender."""
     amount = order["total_money"]["amount"]
     payment_id = random_id()
     stamp = rfc3339(created)
     is_cash = str(tender_type).lower() == "cash"
     tender = {"id": payment_id, "location_id": order["location_id"], "transaction_id": order["id"],
-              "created_at": stamp, "amount_money": money(amount), "type": "CASH" if is_cash else "CARD"}
+              "created_at": stamp, "amount_money": money(amount + tip), "tip_money": money(tip),
+              "type": "CASH" if is_cash else "CARD", "payment_id": payment_id}
     payment = {
         "id": payment_id, "created_at": stamp, "updated_at": stamp, "amount_money": money(amount),
-        "total_money": money(amount), "approved_money": money(amount), "status": "COMPLETED",
+        "tip_money": money(tip), "total_money": money(amount + tip),
+        "approved_money": money(amount + tip), "status": "COMPLETED",
         "source_type": "CASH" if is_cash else "CARD", "location_id": order["location_id"],
         "order_id": order["id"], "receipt_number": payment_id[:4], "version_token": random_id(45),
+        "processing_fee": [],
     }
+    if not is_cash and emulator.card_fee_shown_at_once:
+        fee = emulator.card_fee(amount + tip)
+        tender["processing_fee_money"] = money(fee)
+        payment["processing_fee"] = [{"effective_at": stamp, "type": "INITIAL",
+                                      "amount_money": money(fee)}]
     if is_cash:
         tender["cash_details"] = {"buyer_tendered_money": money(amount), "change_back_money": money(0)}
         payment["cash_details"] = dict(tender["cash_details"])
@@ -106,7 +127,7 @@ def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created) -> di
         card = {"card_brand": "VISA", "last_4": "1111", "card_type": "CREDIT"}
         tender["card_details"] = {"status": "CAPTURED", "card": card, "entry_method": "EMV"}
         payment["card_details"] = {"status": "CAPTURED", "card": card, "entry_method": "EMV"}
-    order.update(tenders=[tender], state="COMPLETED", closed_at=stamp)
+    order.update(tenders=[tender], state="COMPLETED", closed_at=stamp, total_tip_money=money(tip))
     add_totals(order)
     emulator.payments[payment_id] = payment
     return payment

@@ -72,6 +72,15 @@ class SquareEmulator(RefundsMixin, Emulator):
     access_token = SECRETS["SQUARE_ACCESS_TOKEN"]
     signature_key = SECRETS["SQUARE_WEBHOOK_SIGNATURE_KEY"]
     environment = "Sandbox"  # the `square-environment` header
+    # [unverified] A card's processing fee: Square fills `Tender.processing_fee_money`
+    # "about ten seconds" after the payment; the emulator shows it at once unless told not
+    # to. The rate is Square's published in-person one (2.6% + 15c), configurable.
+    card_fee_shown_at_once = True
+    card_fee_bps = 260
+    card_fee_fixed = 15
+
+    def card_fee(self, amount: int) -> int:
+        return (amount * self.card_fee_bps + 5_000) // 10_000 + self.card_fee_fixed
     app_name = "Concord"  # Square's default `source.name` is the calling app's name
     requests_per_second = 50.0  # Square publishes no number; CONNECTORS.md: 2-50 req/s
     refund_settle_s = 0.05  # PENDING -> COMPLETED delay for refunds

@@ -25,6 +25,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from decimal import Decimal
 
 from apps.demo.dev_credentials import SECRETS
 from apps.emulators.base import (
@@ -55,6 +56,7 @@ from .orders import (
     OrderContext,
     OrderRejected,
     PricedSelection,
+    apply_check_tax,
     business_date,
     external_ids,
     order_document,
@@ -63,7 +65,7 @@ from .orders import (
     toast_time,
     validate_order,
 )
-from .register import refund_payment, sale_order_body, to_cents
+from .register import refund_payment, sale_order_body, sale_tax, sale_tip, to_cents
 
 RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
 ERROR_LINK = "https://doc.toasttab.com/doc/devguide/apiResponseCodes.html"
@@ -131,6 +133,15 @@ class ToastEmulator(Emulator):
     # [unverified] the docs say to always send userAccessType; refusing it when missing
     # keeps a client honest.
     require_user_access_type = True
+    # [unverified] TOAST-ORD fills `originalProcessingFee` "after the payment is captured";
+    # the register's card sales show it at once here (capture is not emulated), at a
+    # configurable rate (2.49% + 15c).
+    card_fee_after_capture = True
+    card_fee_bps = 249
+    card_fee_fixed = 15
+
+    def card_fee(self, amount: int) -> int:
+        return (amount * self.card_fee_bps + 5_000) // 10_000 + self.card_fee_fixed
 
     token_lifetime_s = 86400
     requests_per_second = 20
@@ -378,7 +389,8 @@ class ToastEmulator(Emulator):
         return Response.json(200, order)
 
     def _create_order(self, restaurant: Restaurant, body: dict, *, source: str, store: bool,
-                      approval_status: str, tender: str | None = None) -> dict:
+                      approval_status: str, tender: str | None = None, tip: int = 0,
+                      tax_percentage: Decimal | None = None) -> dict:
         dining_option = validate_order(restaurant, body, max_checks=self.max_checks)
         checks = [price_selections(restaurant, check, f"checks[{index}]")
                   for index, check in enumerate(body["checks"])]
@@ -388,8 +400,11 @@ class ToastEmulator(Emulator):
                            now=datetime.now(UTC), source=source,
                            approval_status=approval_status)
         doc = order_document(ctx, body, checks, lambda: str(next(self.display_numbers)))
+        if tax_percentage is not None:
+            apply_check_tax(doc, tax_percentage)
         if tender is not None:
-            register_payment(ctx, doc, tender)
+            register_payment(ctx, doc, tender, tip=tip,
+                             fee=self.card_fee if self.card_fee_after_capture else None)
         if store:
             self._store_order(restaurant, doc, checks, ctx.now)
         return doc
@@ -594,11 +609,12 @@ class ToastEmulator(Emulator):
     def ring_sale(self, body: dict) -> dict:
         """A sale rung up at the Toast register: a fact, accepted even past zero stock."""
         restaurant = self._restaurant_named(body.get("location"))
-        tender = (body.get("tender") or {}).get("type", "card")
+        tender = body.get("tender") or {}
         try:
             doc = self._create_order(restaurant, sale_order_body(restaurant, body),
                                      source="In Store", store=True,
-                                     approval_status="APPROVED", tender=tender)
+                                     approval_status="APPROVED", tender=tender.get("type", "card"),
+                                     tip=sale_tip(tender), tax_percentage=sale_tax(body))
         except OrderRejected as exc:
             raise ControlError(exc.message) from exc
         return {"accepted": True, "order_id": doc["guid"]}

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
@@ -424,15 +425,32 @@ def _selection_base(ctx: OrderContext, external_id, name: str, quantity) -> dict
     }
 
 
-def register_payment(ctx: OrderContext, order: dict, tender_type: str) -> dict:
-    """Pay and close each check the way the register does (card or cash, in full)."""
+def apply_check_tax(order: dict, percentage: Decimal) -> None:
+    """The restaurant's sales tax on each check: `taxAmount`, and `totalAmount` = `amount`
+    (after discounts, before tax) + tax, as TOAST-ORD `Check` carries them (decimals)."""
     for check in order["checks"]:
+        amount = _cents(Decimal(str(check["amount"])) * 100)
+        tax = int((Decimal(amount) * percentage / 100).to_integral_value(ROUND_HALF_UP))
+        check.update(taxAmount=toast_amount(tax), totalAmount=toast_amount(amount + tax))
+
+
+def register_payment(ctx: OrderContext, order: dict, tender_type: str, *, tip: int = 0,
+                     fee: Callable[[int], int] | None = None) -> dict:
+    """Pay and close each check the way the register does (card or cash, in full). The
+    first check's payment carries the tip (TOAST-ORD: `amount` excludes it); a card
+    payment's `originalProcessingFee` is `fee(amount + tip)` when given (Toast fills it
+    once the payment is captured)."""
+    for index, check in enumerate(order["checks"]):
         kind = "CASH" if tender_type == "cash" else "CREDIT"
+        check_tip = tip if index == 0 else 0
         payment = _payment_document(ctx, order["guid"], check["guid"], {
-            "type": kind, "amount": check["totalAmount"], "tipAmount": 0,
+            "type": kind, "amount": check["totalAmount"], "tipAmount": toast_amount(check_tip),
             "cardType": "VISA" if kind == "CREDIT" else None,
             "last4Digits": "1111" if kind == "CREDIT" else None,
         })
+        if kind == "CREDIT" and fee is not None:
+            paid = _cents(Decimal(str(check["totalAmount"])) * 100) + check_tip
+            payment["originalProcessingFee"] = toast_amount(fee(paid))
         check["payments"].append(payment)
         check.update(paymentStatus="CLOSED", paidDate=ctx.stamp, closedDate=ctx.stamp)
     order.update(paidDate=ctx.stamp, closedDate=ctx.stamp, approvalStatus="APPROVED")

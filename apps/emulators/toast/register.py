@@ -29,6 +29,28 @@ def sale_order_body(restaurant: Restaurant, sale: dict) -> dict:
     return {"diningOption": {"guid": dine_in["guid"]}, "checks": [check]}
 
 
+def sale_tip(tender: dict) -> int:
+    """A control-API tender's `tip`, in cents."""
+    tip = tender.get("tip", 0)
+    if not isinstance(tip, int) or isinstance(tip, bool) or tip < 0:
+        raise ControlError("tender.tip must be a non-negative integer in cents")
+    return tip
+
+
+def sale_tax(sale: dict) -> Decimal | None:
+    """A control-API sale's `tax_percentage` (the restaurant's sales tax), if any."""
+    value = sale.get("tax_percentage")
+    if value is None:
+        return None
+    try:
+        percentage = Decimal(str(value))
+    except ArithmeticError:
+        raise ControlError("tax_percentage must be a number") from None
+    if not percentage.is_finite() or percentage < 0:
+        raise ControlError("tax_percentage must be a non-negative number")
+    return percentage
+
+
 def _sale_lines(sale: dict) -> list[dict]:
     lines = sale.get("lines")
     if not isinstance(lines, list) or not lines:
