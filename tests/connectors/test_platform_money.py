@@ -233,3 +233,30 @@ def test_a_register_sale_whose_email_and_phone_belong_to_two_customers_merges_no
     assert Customer.objects.filter(merged_into__isnull=True).count() == 2
     assert list(bo.phones.values_list("phone", flat=True)) == ["+15105550123"]
     assert not ana.phones.exists()
+
+
+def test_a_register_sale_earns_once_staff_add_its_shopper_after_it_was_recorded(toast):
+    sale = control_at(toast.emulator, "POST", "sale", {
+        "location": "BKN", "lines": [{"sku": "TACO-ASADA", "quantity": 4}], "tender": {"type": "card"}})
+    assert toast_poller.poll(toast.link) == 1
+    drain(toast.emulator)
+    order = Order.objects.get(channel="register")
+    assert (order.customer_id, order.loyalty_points_earned) == (None, 0)
+
+    # Staff look the guest up at the register afterwards: the ticket changes, the poll sees it.
+    stored = toast.emulator.orders[sale["order_id"]]
+    later = timezone.now()
+    stored.doc["checks"][0]["customer"] = {"guid": "guest-1", "entityType": "Customer", "firstName": "Ana",
+                                           "lastName": "Ruiz", "email": "ana@example.com",
+                                           "phone": "5105550123"}
+    stored.doc["modifiedDate"] = later.strftime("%Y-%m-%dT%H:%M:%S.000+0000")
+    stored.modified = later
+    assert toast_poller.poll(toast.link) == 1
+    drain(toast.emulator)
+    assert toast_poller.poll(toast.link) == 0
+
+    order.refresh_from_db()
+    assert (order.customer.email, order.customer.phone) == ("ana@example.com", "+15105550123")
+    assert order.loyalty_points_earned == points_for(order) == 15
+    assert list(LoyaltyEntry.objects.filter(order_id=order.pk).values_list("points", flat=True)) == [15]
+    assert Order.objects.count() == 1

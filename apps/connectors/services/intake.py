@@ -316,7 +316,14 @@ def record_platform_order(order: PlatformOrder):
             for line in record.lines.all():
                 count_platform_sale(platform=order.platform, location_id=order.link.location_id,
                                     variant_id=line.variant_id, quantity=line.quantity)
+    if not created and record.customer_id is None and _names_someone(order.customer):
+        orders.attach_late_customer(order_id=record.pk, customer=order.customer, platform=order.platform,
+                                    region=order.link.location.country, actor=f"{order.platform} intake")
     return record, created
+
+
+def _names_someone(customer: orders.CustomerInput) -> bool:
+    return bool(customer.email or customer.phone or customer.platform_customer_id)
 
 
 def _resolve_sku(platform: str, link: PlatformConnection, line: PlatformLine) -> str | None:

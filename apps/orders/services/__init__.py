@@ -6,6 +6,7 @@
 - pricing, tenders, records: what those share
 """
 
+from apps.orders.services.customer_link import attach_late_customer
 from apps.orders.services.external import record_external_order
 from apps.orders.services.inputs import (
     CustomerInput,
@@ -29,6 +30,6 @@ from apps.orders.services.transitions import (
 __all__ = [
     "EXTERNAL_ID_CONSTRAINT", "CustomerInput", "DiscountInput", "ExternalOrderInput", "LineInput",
     "ModifierInput", "OrderInput", "OrderTotals", "PricedLine", "TenderFact", "TenderInput",
-    "cancel_order", "fulfill_order", "mark_order_ready", "place_order", "price_lines",
+    "attach_late_customer", "cancel_order", "fulfill_order", "mark_order_ready", "place_order", "price_lines",
     "record_external_order", "transition_order",
 ]
