@@ -232,6 +232,8 @@ def stored_value_of(*, customer_id: int, entries: int = 25) -> list[StoredValueA
     accounts = list(StoredValueAccount.objects.filter(customer_id=customer_id).order_by("-kind", "pk"))
     for account in accounts:
         account.latest = list(account.entries.order_by("-pk")[:entries])
+        shown = len(account.latest)
+        account.entry_count = account.entries.count() if shown == entries else shown
     return accounts
 
 

@@ -187,3 +187,13 @@ def test_a_possible_duplicate_links_both_customers_and_the_merge_preview(ana, du
     text = signed_in("customer_service").get(f"/exceptions/{item.pk}/").content.decode()
     assert f'href="/customers/{ana.pk}/"' in text and f'href="/customers/{duplicate.pk}/"' in text
     assert f'href="/customers/{ana.pk}/merge/?other={duplicate.pk}"' in text
+
+
+def test_a_long_stored_value_ledger_shows_its_latest_entries_and_says_so(ana, signed_in):
+    for number in range(27):
+        issue_store_credit(customer_id=ana.pk, amount=100 + number, currency="USD",
+                           source_reference=f"credit-{number}")
+    response = signed_in("customer_service").get(f"/customers/{ana.pk}/")
+    (account,) = response.context["stored_value"]
+    assert [entry.amount for entry in account.latest] == list(range(126, 101, -1))
+    assert "The latest 25 of 27 entries." in response.content.decode()
