@@ -95,15 +95,16 @@ def points_for(order: Order) -> int:
 # -- each platform's money ------------------------------------------------------------------------
 
 
-def test_a_square_card_sale_with_tip_and_tax_keeps_squares_tender_tax_and_total(square):
+def test_a_square_card_sale_with_tip_tax_and_discount_keeps_squares_tender_and_figures(square):
     sale = control(square, "sale", {"location": "OAK", "lines": [{"sku": "TACO-ASADA", "quantity": 3}],
-                                    "tax_percentage": "10.25", "tender": {"type": "card", "tip": 150},
-                                    "customer": SHOPPER})
+                                    "tax_percentage": "10.25", "discount": 200,
+                                    "tender": {"type": "card", "tip": 150}, "customer": SHOPPER})
     settle(square)
 
     at_square = square_client().retrieve_order(sale["order_id"])
     order = Order.objects.get(channel="register")
-    assert at_square["total_tax_money"]["amount"] > 0
+    assert (at_square["total_discount_money"]["amount"], at_square["total_tax_money"]["amount"] > 0) == (
+        200, True)
     assert (order.tax_amount, order.discount_amount) == (
         at_square["total_tax_money"]["amount"], at_square["total_discount_money"]["amount"])
     assert order.total_amount == at_square["total_money"]["amount"] - 150  # Square's total holds the tip
@@ -117,10 +118,10 @@ def test_a_square_card_sale_with_tip_and_tax_keeps_squares_tender_tax_and_total(
     assert order.loyalty_points_earned == points_for(order) > 0
 
 
-def test_a_toast_card_sale_with_tip_and_tax_keeps_toasts_payment_tax_and_total(toast):
+def test_a_toast_card_sale_with_tip_tax_and_discount_keeps_toasts_payment_and_figures(toast):
     sale = control_at(toast.emulator, "POST", "sale", {
         "location": "BKN", "lines": [{"sku": "TACO-ASADA", "quantity": 3}], "tax_percentage": "8.875",
-        "tender": {"type": "card", "tip": 200}, "customer": SHOPPER})
+        "discount": 100, "tender": {"type": "card", "tip": 200}, "customer": SHOPPER})
 
     assert toast_poller.poll(toast.link) == 1
     drain(toast.emulator)
@@ -128,9 +129,10 @@ def test_a_toast_card_sale_with_tip_and_tax_keeps_toasts_payment_tax_and_total(t
     [check] = toast.client.get_order(sale["order_id"])["checks"]
     [payment] = check["payments"]
     order = Order.objects.get(channel="register")
-    assert cents(check["taxAmount"]) > 0
+    [discount] = check["appliedDiscounts"]
+    assert (cents(discount["discountAmount"]), cents(check["taxAmount"]) > 0) == (100, True)
     assert (order.tax_amount, order.total_amount) == (cents(check["taxAmount"]), cents(check["totalAmount"]))
-    assert (order.tip_amount, order.discount_amount, order.adjustment_amount) == (200, 0, 0)
+    assert (order.tip_amount, order.discount_amount, order.adjustment_amount) == (200, 100, 0)
     assert cents(payment["originalProcessingFee"]) > 0
     assert tenders_of(order) == [("card", "paid", cents(payment["amount"]), 200,
                                   cents(payment["originalProcessingFee"]), "toast", payment["guid"])]

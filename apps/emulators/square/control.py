@@ -31,6 +31,10 @@ def ring_sale(emulator: SquareEmulator, body: dict) -> dict:
     if body.get("tax_percentage") is not None:  # the seller's sales tax on the whole order
         order_body["taxes"] = [{"uid": "sales-tax", "name": "Sales Tax", "type": "ADDITIVE",
                                 "percentage": str(body["tax_percentage"]), "scope": "ORDER"}]
+    if body.get("discount"):  # cents off the order, as staff key a discount at the register
+        order_body["discounts"] = [{"uid": "register-discount", "name": "Register discount",
+                                    "type": "FIXED_AMOUNT", "amount_money": money(body["discount"]),
+                                    "scope": "ORDER"}]
     created = now()
     try:
         order = emulator.builder().build(order_body, order_id=random_id(), created_at=created)

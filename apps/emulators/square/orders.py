@@ -27,7 +27,7 @@ from .support import (
 
 ORDER_STATES_ON_CREATE = ("OPEN", "DRAFT")
 FULFILLMENT_TYPES = ("PICKUP", "SHIPMENT", "DELIVERY")
-NOT_EMULATED = ("discounts", "service_charges", "rewards", "pricing_options")
+NOT_EMULATED = ("service_charges", "rewards", "pricing_options")
 
 
 class OrderBuilder:
@@ -55,6 +55,10 @@ class OrderBuilder:
         taxes = self._taxes(body.get("taxes") or [])
         lines = [self._line(line, f"order.line_items[{index}]", taxes)
                  for index, line in enumerate(_list(body, "line_items", "order.line_items"))]
+        discounts = [_order_discount(discount, f"order.discounts[{index}]")
+                     for index, discount in enumerate(_list(body, "discounts", "order.discounts"))]
+        for discount in discounts:
+            _apply_order_discount(discount, lines, taxes)
         order = {
             "id": order_id, "location_id": location_id,
             "source": {"name": _source_name(body) or self.default_source},
@@ -66,6 +70,8 @@ class OrderBuilder:
                 order[key] = body[key]
         if taxes:
             order["taxes"] = [_applied_order_tax(tax, lines) for tax in taxes.values()]
+        if discounts:
+            order["discounts"] = discounts
         fulfillments = self._fulfillments(body.get("fulfillments"))
         if fulfillments:
             order["fulfillments"] = fulfillments
@@ -226,6 +232,40 @@ def _price_line(line: dict, base: int, quantity: int, modifiers: list[dict],
     )
 
 
+def _order_discount(discount: object, path: str) -> dict:
+    """SQ-SPEC `OrderLineItemDiscount`; the emulator takes FIXED_AMOUNT at ORDER scope."""
+    if not isinstance(discount, dict) or not discount.get("uid"):
+        raise missing(f"{path}.uid")
+    if discount.get("type") != "FIXED_AMOUNT" or discount.get("scope", "ORDER") != "ORDER":
+        raise invalid("BAD_REQUEST", "Only FIXED_AMOUNT discounts at ORDER scope are emulated.", path)
+    amount = _money_amount(discount.get("amount_money"), f"{path}.amount_money")
+    return {**discount, "scope": "ORDER", "amount_money": money(amount)}
+
+
+def _apply_order_discount(discount: dict, lines: list[dict], taxes: dict[str, dict]) -> None:
+    """Spread an order discount over the lines by their gross sales (largest remainder),
+    then tax what each line costs after it, as Square applies discounts before taxes."""
+    grosses = [line["gross_sales_money"]["amount"] - line["total_discount_money"]["amount"] for line in lines]
+    whole = sum(grosses)
+    amount = min(discount["amount_money"]["amount"], whole)
+    shares = [amount * gross // whole if whole else 0 for gross in grosses]
+    by_remainder = sorted(range(len(lines)), key=lambda i: -(amount * grosses[i] % whole) if whole else 0)
+    for index in by_remainder[:amount - sum(shares)]:
+        shares[index] += 1
+    for line, share in zip(lines, shares, strict=True):
+        line.setdefault("applied_discounts", []).append(
+            {"uid": random_id(22), "discount_uid": discount["uid"], "applied_money": money(share)})
+        discounted = line["total_discount_money"]["amount"] + share
+        net = line["gross_sales_money"]["amount"] - discounted
+        for entry in line.get("applied_taxes", []):
+            rate = taxes[entry["tax_uid"]]["_percentage"]
+            entry["applied_money"] = money(int((Decimal(net) * rate / 100).to_integral_value(ROUND_HALF_UP)))
+        tax = sum(entry["applied_money"]["amount"] for entry in line.get("applied_taxes", []))
+        line.update(total_discount_money=money(discounted), total_tax_money=money(tax),
+                    total_money=money(net + tax))
+    discount["applied_money"] = money(sum(shares))
+
+
 def _applied_order_tax(tax: dict, lines: list[dict]) -> dict:
     amount = sum(entry["applied_money"]["amount"] for line in lines
                  for entry in line.get("applied_taxes", []) if entry["tax_uid"] == tax["uid"])
@@ -237,15 +277,16 @@ def add_totals(order: dict) -> None:
     """Order-level totals from the priced lines (and tips and refunds already on it)."""
     lines = order["line_items"]
     tax = sum(line["total_tax_money"]["amount"] for line in lines)
+    discount = sum(line["total_discount_money"]["amount"] for line in lines)
     total = sum(line["total_money"]["amount"] for line in lines)
     tip = order.get("total_tip_money", money(0))["amount"]
     order.update(
         total_money=money(total + tip), total_tax_money=money(tax),
-        total_discount_money=money(0), total_tip_money=money(tip),
+        total_discount_money=money(discount), total_tip_money=money(tip),
         total_service_charge_money=money(0),
         net_amounts={
             "total_money": money(total + tip), "tax_money": money(tax),
-            "discount_money": money(0), "tip_money": money(tip),
+            "discount_money": money(discount), "tip_money": money(tip),
             "service_charge_money": money(0),
         },
     )

@@ -56,6 +56,7 @@ from .orders import (
     OrderContext,
     OrderRejected,
     PricedSelection,
+    apply_check_discount,
     apply_check_tax,
     business_date,
     external_ids,
@@ -65,7 +66,7 @@ from .orders import (
     toast_time,
     validate_order,
 )
-from .register import refund_payment, sale_order_body, sale_tax, sale_tip, to_cents
+from .register import refund_payment, sale_discount, sale_order_body, sale_tax, sale_tip, to_cents
 
 RESTAURANT_HEADER = "Toast-Restaurant-External-ID"
 ERROR_LINK = "https://doc.toasttab.com/doc/devguide/apiResponseCodes.html"
@@ -390,7 +391,7 @@ class ToastEmulator(Emulator):
 
     def _create_order(self, restaurant: Restaurant, body: dict, *, source: str, store: bool,
                       approval_status: str, tender: str | None = None, tip: int = 0,
-                      tax_percentage: Decimal | None = None) -> dict:
+                      tax_percentage: Decimal | None = None, discount: int = 0) -> dict:
         dining_option = validate_order(restaurant, body, max_checks=self.max_checks)
         checks = [price_selections(restaurant, check, f"checks[{index}]")
                   for index, check in enumerate(body["checks"])]
@@ -400,6 +401,8 @@ class ToastEmulator(Emulator):
                            now=datetime.now(UTC), source=source,
                            approval_status=approval_status)
         doc = order_document(ctx, body, checks, lambda: str(next(self.display_numbers)))
+        if discount:
+            apply_check_discount(doc, discount)
         if tax_percentage is not None:
             apply_check_tax(doc, tax_percentage)
         if tender is not None:
@@ -614,7 +617,8 @@ class ToastEmulator(Emulator):
             doc = self._create_order(restaurant, sale_order_body(restaurant, body),
                                      source="In Store", store=True,
                                      approval_status="APPROVED", tender=tender.get("type", "card"),
-                                     tip=sale_tip(tender), tax_percentage=sale_tax(body))
+                                     tip=sale_tip(tender), tax_percentage=sale_tax(body),
+                                     discount=sale_discount(body))
         except OrderRejected as exc:
             raise ControlError(exc.message) from exc
         return {"accepted": True, "order_id": doc["guid"]}

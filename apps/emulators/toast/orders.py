@@ -425,6 +425,21 @@ def _selection_base(ctx: OrderContext, external_id, name: str, quantity) -> dict
     }
 
 
+def apply_check_discount(order: dict, discount: int) -> None:
+    """A fixed check discount (`discount` cents off the first check) as TOAST-ORD
+    `Check.appliedDiscounts[]`: `discountAmount`, and the check's `amount` after it."""
+    check = order["checks"][0]
+    amount = _cents(Decimal(str(check["amount"])) * 100)
+    discount = min(discount, amount)
+    check["appliedDiscounts"] = [{
+        "guid": str(uuid.uuid4()), "entityType": "CheckAppliedDiscount", "externalId": None,
+        "name": "Register discount", "discountAmount": toast_amount(discount),
+        "nonTaxDiscountAmount": toast_amount(discount), "discountType": "FIXED",
+        "discountPercent": None, "discount": None, "appliedPromoCode": None,
+    }]
+    check.update(amount=toast_amount(amount - discount), totalAmount=toast_amount(amount - discount))
+
+
 def apply_check_tax(order: dict, percentage: Decimal) -> None:
     """The restaurant's sales tax on each check: `taxAmount`, and `totalAmount` = `amount`
     (after discounts, before tax) + tax, as TOAST-ORD `Check` carries them (decimals)."""

@@ -37,6 +37,14 @@ def sale_tip(tender: dict) -> int:
     return tip
 
 
+def sale_discount(sale: dict) -> int:
+    """A control-API sale's `discount`: cents off the check, as a manager applies one."""
+    discount = sale.get("discount", 0)
+    if not isinstance(discount, int) or isinstance(discount, bool) or discount < 0:
+        raise ControlError("discount must be a non-negative integer in cents")
+    return discount
+
+
 def sale_tax(sale: dict) -> Decimal | None:
     """A control-API sale's `tax_percentage` (the restaurant's sales tax), if any."""
     value = sale.get("tax_percentage")
