@@ -42,3 +42,12 @@ def query_datetime(params, name: str) -> datetime | None:
         raise ValidationFailed(f"{name} is a date and time in ISO 8601, e.g. 2026-11-25T18:30:00Z.",
                                field=name)
     return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def refuse_unknown(params, known: set[str]) -> None:
+    """A misspelt filter (`?chanel=web`) is an error, never a silently wider answer."""
+    unknown = sorted(set(params) - known)
+    if unknown:
+        raise ValidationFailed(f"Unknown query parameter {unknown[0]!r}; this endpoint takes "
+                               f"{', '.join(sorted(known))}.", field=unknown[0],
+                               extra={"code": "unknown_parameter"})

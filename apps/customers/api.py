@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from apps.core.api_cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, invalid_cursor
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictIntegerField
-from apps.core.api_query import MAX_ID, MAX_QUERY_LENGTH, query_text
+from apps.core.api_query import MAX_ID, MAX_QUERY_LENGTH, query_text, refuse_unknown
 from apps.core.api_views import idempotency_inputs, idempotent_response, require_role
 from apps.core.enums import ApiRole
 from apps.core.errors import ValidationFailed
@@ -27,6 +27,9 @@ from apps.customers.api_selectors import (
 from apps.customers.selectors import customer_document
 
 WRITERS = {ApiRole.CUSTOMER_SERVICE}
+# No card is loaded with more than a million in its currency's major units (cents here);
+# it also keeps a balance far inside what every platform's gift card API takes.
+MAX_GIFT_CARD_AMOUNT = 10**8
 
 
 def _actor(request) -> str:
@@ -107,14 +110,13 @@ class MergeInput(InputSerializer):
     dry_run = serializers.BooleanField(default=False, help_text="Only preview: what moves, what blocks it.")
 
 
-class GiftCardInput(InputSerializer):
-    amount = MoneySerializer(help_text="Loaded onto the new card; more than zero.")
+class GiftCardAmount(MoneySerializer):
+    amount = StrictIntegerField(min_value=1, max_value=MAX_GIFT_CARD_AMOUNT,
+                                help_text="Minor units (cents), more than zero.")
 
-    def validate_amount(self, amount):
-        if amount["amount"] < 1:
-            raise serializers.ValidationError(serializers.ErrorDetail(
-                "A gift card is loaded with more than zero.", code="min_value"))
-        return amount
+
+class GiftCardInput(InputSerializer):
+    amount = GiftCardAmount(help_text="Loaded onto the new card.")
 
 
 class CustomerListApi(APIView):
@@ -124,9 +126,11 @@ class CustomerListApi(APIView):
             "external id.")),
         OpenApiParameter("cursor", {"type": "string", "minLength": 1, "maxLength": MAX_CURSOR_LENGTH},
                          description="The `next` of the previous page, unchanged."),
-    ], responses={200: CUSTOMER_LIST, **error_responses(s422="`max_length`, `invalid_cursor`")})
+    ], responses={200: CUSTOMER_LIST, **error_responses(
+        s422="`max_length`, `invalid_cursor`, `unknown_parameter`")})
     def get(self, request):
         params = request.query_params
+        refuse_unknown(params, {"q", "cursor"})
         after = None
         if "cursor" in params:
             (after,) = decode_cursor(params["cursor"], arity=1)

@@ -11,7 +11,7 @@ from rest_framework.views import APIView
 
 from apps.core.api_cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, invalid_cursor
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharField, StrictIntegerField
-from apps.core.api_query import MAX_QUERY_LENGTH, query_datetime, query_id, query_text
+from apps.core.api_query import MAX_QUERY_LENGTH, query_datetime, query_id, query_text, refuse_unknown
 from apps.core.api_views import idempotency_inputs, idempotent_response, require_channel, require_writer
 from apps.core.enums import Channel
 from apps.core.errors import DomainError, ValidationFailed
@@ -283,6 +283,7 @@ ORDER_LIST = inline_serializer("OrderList", fields={
 
 
 def _order_filters(params) -> OrderFilters:
+    refuse_unknown(params, {parameter.name for parameter in ORDER_LIST_PARAMETERS})
     channel = params.get("channel", "")
     if "channel" in params and channel not in Channel.values:
         raise ValidationFailed(f"Unknown channel {channel!r}.", field="channel",
@@ -313,7 +314,8 @@ class OrderCreateApi(APIView):
 
     @extend_schema(operation_id="orders_list", parameters=ORDER_LIST_PARAMETERS, responses={
         200: ORDER_LIST, **error_responses(
-            s422="`invalid_choice` (channel), `max_length`, `invalid` (customer, a date), `invalid_cursor`")})
+            s422="`invalid_choice` (channel), `max_length`, `invalid` (customer, a date), `invalid_cursor`, "
+                 "`unknown_parameter`")})
     def get(self, request):
         page = list_order_documents(client=request.user, filters=_order_filters(request.query_params),
                                     after=_order_cursor(request.query_params))

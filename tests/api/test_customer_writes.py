@@ -150,6 +150,7 @@ class TestGiftCards:
 
     @pytest.mark.parametrize("body, code", [
         ({"amount": {"amount": 0, "currency": "USD"}}, "min_value"),
+        ({"amount": {"amount": 10**8 + 1, "currency": "USD"}}, "max_value"),
         ({"amount": {"amount": 500, "currency": "XXQ"}}, "invalid"),
         ({"amount": 500}, "invalid"),
         ({}, "required"),

@@ -118,6 +118,8 @@ class TestCustomers:
 
     @pytest.mark.parametrize("staff", ["helpdesk", "finance"])
     def test_a_staff_key_finds_any_shopper_by_phone_with_balances(self, keys, world, staff):
+        assert keys[staff].get("/api/v1/customers", {"query": "Ben"}).json()["errors"][0]["code"] == (
+            "unknown_parameter")
         found = keys[staff].get("/api/v1/customers", {"q": "(510) 555-0177"}).json()
         assert found == {"customers": [{
             "id": customer_id_of(world, "callhero"), "name": "Ben Okafor",

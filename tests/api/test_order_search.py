@@ -81,6 +81,7 @@ class TestFilters:
         ({"cursor": "not-a-cursor"}, "invalid_cursor", "cursor"),
         ({"cursor": "WyJ4IiwxXQ"}, "invalid_cursor", "cursor"),  # ["x",1]: ours in shape only
         ({"q": "x" * 201}, "max_length", "q"),
+        ({"chanel": "web"}, "unknown_parameter", "chanel"),  # a typo never widens the answer
     ])
     def test_a_bad_parameter_is_422_naming_it(self, keys, dated, params, code, field):
         response = keys["helpdesk"].get("/api/v1/orders", params)
