@@ -13,10 +13,10 @@ from django.db.models import Prefetch
 from apps.core.errors import NotFound
 from apps.customers.enums import StoredValueKind
 from apps.customers.models import Customer, StoredValueAccount
+from apps.customers.selectors import DOCUMENT_ORDERS, customer_document, gift_card_document
 from apps.customers.selectors import (
     _matching as customer_matching,  # the one reading of a search box, shared with list_customers
 )
-from apps.customers.selectors import customer_document, gift_card_document
 from apps.customers.services import live_customer_id
 
 API_PAGE_SIZE = 50
@@ -68,14 +68,21 @@ def customer_document_for(*, client, customer_id: int) -> dict:
     their orders only its own (a ledger entry of another's order keeps no order id)."""
     if client.role:
         return customer_document(customer_id=customer_id)
-    own = _orders().objects.filter(api_client_id=client.pk)
-    if not own.filter(customer_id=live_customer_id(customer_id)).exists():
+    own = (_orders().objects.filter(api_client_id=client.pk, customer_id=live_customer_id(customer_id))
+           .select_related("location").order_by("-placed_at", "-pk"))
+    if not own.exists():
         raise NotFound(f"No customer #{customer_id}.")
     document = customer_document(customer_id=customer_id)
-    own_ids = set(own.filter(customer_id=live_customer_id(customer_id)).values_list("pk", flat=True))
-    document["orders"] = [order for order in document["orders"] if order["id"] in own_ids]
-    _hide_other_orders(document["loyalty"]["ledger"], own_ids)
+    if document["merged_into"] is None:  # a tombstone's own orders moved to its survivor
+        document["orders"] = [_order_summary(order) for order in own[:DOCUMENT_ORDERS]]
+    _hide_other_orders(document["loyalty"]["ledger"], set(own.values_list("pk", flat=True)))
     return document
+
+
+def _order_summary(order) -> dict:
+    return {"id": order.pk, "channel": order.channel, "location": order.location.code,
+            "total": {"amount": order.total_amount, "currency": order.currency},
+            "placed_at": order.placed_at.isoformat()}
 
 
 def gift_card_document_for(*, client, code: str) -> dict:
