@@ -24,7 +24,7 @@ from datetime import datetime
 from django.conf import settings
 from django.utils import timezone
 
-from apps.connectors.models import ExternalMapping, InboundEvent
+from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
 from apps.connectors.services.intake import (
     EventEnvelope,
     PlatformLine,
@@ -163,7 +163,7 @@ def order_tenders(transactions: list[dict], currency: str) -> tuple[TenderFact, 
     return tuple(tenders)
 
 
-def order_customer(link, order: dict) -> CustomerInput:
+def order_customer(link: PlatformConnection, order: dict) -> CustomerInput:
     customer = order.get("customer") or {}
     return platform_customer(
         link=link, platform_customer_id=customer.get("id") or "",

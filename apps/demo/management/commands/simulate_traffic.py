@@ -8,6 +8,7 @@ import random
 import time
 import uuid
 from datetime import timedelta
+from decimal import Decimal
 
 import requests
 from django.conf import settings
@@ -24,6 +25,8 @@ from apps.inventory.services import adjust_stock
 KITCHEN = ("Food", "Sides", "Drinks", "Desserts")
 SELLING_SKUS = [v["sku"] for p in demo_data.PRODUCTS if p["category"] in KITCHEN for v in p["variants"]]
 RARE_SKUS = ["MOLCAJETE", "COMAL", "TEE-LOGO-M"]
+REGULARS = [("Ana Ruiz", "+15105550123"), ("Sam Lee", "+15105550142"), ("Priya Patel", "+15105550167"),
+            ("Jon Okafor", "+15105550188")]
 PICKUP_CHECK_SECONDS = 5.0
 BASE_URLS = {"shopify": "SHOPIFY_BASE_URL", "square": "SQUARE_BASE_URL", "toast": "TOAST_BASE_URL",
              "clover": "CLOVER_BASE_URL"}
@@ -133,27 +136,41 @@ class Command(BaseCommand):
             skus[0] = rng.choice(RARE_SKUS)
         return [{"sku": sku, "quantity": rng.randint(1, 2)} for sku in skus]
 
-    def _emulator_sale(self, session, platform, location, lines):
+    def _emulator_sale(self, session, platform, store, lines, *, tip=0, customer=None):
+        """A sale at the platform, taxed by the platform at the store's rate (the platform
+        computes it; Concord keeps its figures), paid by card with `tip`."""
         url = getattr(settings, BASE_URLS[platform])
         if not url:
             return "off"
-        body = {"location": location, "lines": lines, "tender": {"type": "card"}}
+        body = {"location": store["code"], "lines": lines, "tender": {"type": "card", "tip": tip},
+                "tax_percentage": str(Decimal(store["tax_rate_bps"]) / 100)}
+        if customer:
+            body["customer"] = customer
         response = session.post(f"{url}/__emulator/sale", json=body, timeout=10)
         return "accepted" if response.ok and response.json().get("accepted") else "refused"
 
     def _web(self, session, rng, key):
-        location = rng.choice(demo_data.LOCATIONS)["code"]
-        return self._emulator_sale(session, "shopify", location, self._lines(rng))
+        store = rng.choice(demo_data.LOCATIONS)
+        return self._emulator_sale(session, "shopify", store, self._lines(rng), customer=self._shopper(rng))
 
     def _register(self, session, rng, key):
         store = rng.choice(demo_data.LOCATIONS)
-        return self._emulator_sale(session, store["pos"], store["code"], self._lines(rng))
+        tip = rng.choice([0, 0, 100, 150, 200])
+        shopper = self._shopper(rng) if rng.random() < 0.3 else None  # a regular who gives a number
+        return self._emulator_sale(session, store["pos"], store, self._lines(rng),
+                                   tip=tip, customer=shopper)
+
+    def _shopper(self, rng):
+        """One of a few regulars, the same people the phone line hears from, so one shopper
+        shows up on several channels as one customer."""
+        name, phone = rng.choice(REGULARS)
+        first = name.split()[0].lower()
+        return {"name": name, "phone": phone, "email": f"{first}@example.com"}
 
     def _phone(self, session, rng, key):
         body = {"location": rng.choice(demo_data.LOCATIONS)["code"], "source_name": "Demo phone line",
                 "fulfillment": {"type": "pickup"}, "lines": self._lines(rng),
-                "customer": {"name": rng.choice(["Ana Ruiz", "Sam Lee", "Priya Patel", "Jon Okafor"]),
-                             "phone": f"+1510555{rng.randint(1000, 9999)}"}}
+                "customer": dict(zip(("name", "phone"), rng.choice(REGULARS), strict=True))}
         response = session.post(f"{settings.CONCORD_PUBLIC_URL}/api/v1/orders", json=body, timeout=10,
                                 headers={"Authorization": f"Bearer {key}",
                                          "Idempotency-Key": uuid.uuid4().hex})
