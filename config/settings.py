@@ -33,6 +33,7 @@ INSTALLED_APPS = [
     "apps.inventory",
     "apps.customers",
     "apps.orders",
+    "apps.returns",
     "apps.connectors",
     "apps.backoffice",
     "apps.demo",
@@ -160,6 +161,8 @@ POLL_BACKSTOP_SECONDS = env.float("POLL_BACKSTOP_SECONDS", default=15.0)  # wher
 DRIFT_AUTO_FIX_UNITS = env.int("DRIFT_AUTO_FIX_UNITS", default=2)
 DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
+# A customer-service refund above this (minor units) waits for a manager's or admin's approval.
+REFUND_APPROVAL_LIMIT = env.int("REFUND_APPROVAL_LIMIT", default=20000)
 # Loyalty (the first active program is created from these): points per whole currency
 # unit spent, the worth of one point in minor units, and the least one may redeem.
 LOYALTY_POINTS_PER_UNIT = env.int("LOYALTY_POINTS_PER_UNIT", default=1)

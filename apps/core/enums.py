@@ -26,6 +26,11 @@ class ExceptionKind(models.TextChoices):
     MANUAL_VOID_REQUIRED = "manual_void_required", "Void the ticket at the POS"
     # A platform closed an order Concord had canceled (or the reverse): a person decides.
     ORDER_STATE_CONFLICT = "order_state_conflict", "Order state conflict with a platform"
+    # A refund part whose money no API can give back (Toast, Clover card-present, a card
+    # taken by an outside processor): staff refund it there and mark it done.
+    MANUAL_REFUND_REQUIRED = "manual_refund_required", "Refund by hand at the POS or processor"
+    # A refund above the asker's role limit waits for a manager or admin.
+    APPROVAL_REQUIRED = "approval_required", "Refund awaiting approval"
 
 
 class ExceptionStatus(models.TextChoices):

@@ -86,6 +86,8 @@ class OrderLine(models.Model):
         default=0, db_default=0,
         help_text="The rate this line was taxed at when sold; 0 if exempt or unknown (a platform's own tax).")
     refunded_quantity = models.PositiveIntegerField(default=0, db_default=0)
+    refunded_amount = models.BigIntegerField(default=0, db_default=0,
+                                             help_text="Net plus tax refunded for returned units.")
     note = models.CharField(max_length=500, blank=True)
 
     class Meta:
@@ -99,6 +101,9 @@ class OrderLine(models.Model):
                 name="order_line_net_adds_up"),
             models.CheckConstraint(condition=Q(refunded_quantity__lte=F("quantity")),
                                    name="order_line_refunded_within_quantity"),
+            models.CheckConstraint(
+                condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("net_amount") + F("tax_amount")),
+                name="order_line_refunded_within_amount"),
         ]
 
     def __str__(self):
@@ -125,12 +130,16 @@ class Payment(models.Model):
         related_name="tenders", help_text="The gift card or store credit drawn on.")
     platform = models.CharField(max_length=20, blank=True)
     reference = models.CharField(max_length=255, blank=True)
+    refunded_amount = models.BigIntegerField(default=0, db_default=0,
+                                             help_text="What refunds have given back of `amount`.")
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
         ordering = ["id"]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gte=0), name="payment_amount_not_negative"),
+            models.CheckConstraint(condition=Q(refunded_amount__gte=0, refunded_amount__lte=F("amount")),
+                                   name="payment_refunded_within_amount"),
             models.CheckConstraint(condition=Q(tip_amount__gte=0, processing_fee_amount__gte=0),
                                    name="payment_tip_and_fee_not_negative"),
             models.CheckConstraint(

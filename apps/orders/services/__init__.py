@@ -4,6 +4,7 @@
 - external: sales other systems already made, with the platform's own figures
 - transitions: ready, fulfilled, canceled
 - pricing, tenders, records: what those share
+- refunded: the refund counters the one refund path (apps.returns) raises and releases
 """
 
 from apps.orders.services.customer_link import attach_late_customer
@@ -20,6 +21,7 @@ from apps.orders.services.inputs import (
 )
 from apps.orders.services.placing import EXTERNAL_ID_CONSTRAINT, place_order
 from apps.orders.services.pricing import OrderTotals, PricedLine, price_lines
+from apps.orders.services.refunded import LineClaim, claim_refunded, release_refunded
 from apps.orders.services.transitions import (
     cancel_order,
     fulfill_order,
@@ -28,8 +30,8 @@ from apps.orders.services.transitions import (
 )
 
 __all__ = [
-    "EXTERNAL_ID_CONSTRAINT", "CustomerInput", "DiscountInput", "ExternalOrderInput", "LineInput",
-    "ModifierInput", "OrderInput", "OrderTotals", "PricedLine", "TenderFact", "TenderInput",
-    "attach_late_customer", "cancel_order", "fulfill_order", "mark_order_ready", "place_order", "price_lines",
-    "record_external_order", "transition_order",
+    "EXTERNAL_ID_CONSTRAINT", "CustomerInput", "DiscountInput", "ExternalOrderInput", "LineClaim",
+    "LineInput", "ModifierInput", "OrderInput", "OrderTotals", "PricedLine", "TenderFact", "TenderInput",
+    "attach_late_customer", "cancel_order", "claim_refunded", "fulfill_order", "mark_order_ready",
+    "place_order", "price_lines", "record_external_order", "release_refunded", "transition_order",
 ]
