@@ -24,6 +24,10 @@ Rules (one place, tested):
   largest remainder over the lines' nets (their gross amounts when every net is zero).
 - A pro-rata share (a refund's share of earned points, of a tender, of tax) is
   amount * part / whole rounded half up, and never more than the amount.
+- Refunds give back a share cumulatively: the first k of n units (or of a tender's money)
+  are worth pro_rata_share(amount, k, n), and a refund of m more is the difference
+  share(k + m) - share(k) (`cumulative_share`). Refunds in any steps therefore add up to
+  exactly the amount once everything is back, and never more.
 - Loyalty points are earned on whole currency units only: floor(amount * points per unit
   / 10**exponent), so a point is never given for money not spent. Points are worth
   points * point value (minor units), exactly.
@@ -256,6 +260,15 @@ def pro_rata_share(amount: int, part: int, whole: int) -> int:
     share = (Decimal(amount) * Decimal(part) / Decimal(whole)).quantize(
         Decimal(1), rounding=ROUND_HALF_UP)
     return min(int(share), amount)
+
+
+def cumulative_share(amount: int, *, done: int, more: int, whole: int) -> int:
+    """The share of `amount` that `more` parts of `whole` are worth after `done` parts were
+    already given back: share(done + more) - share(done). Steps add up to `amount` exactly."""
+    _require_non_negative(done=done, more=more)
+    if done + more > whole:
+        raise MoneyError("cannot give back more parts than the whole")
+    return pro_rata_share(amount, done + more, whole) - pro_rata_share(amount, done, whole)
 
 
 def points_earned(amount: int, currency: str, points_per_unit: int) -> int:

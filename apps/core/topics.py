@@ -29,12 +29,32 @@ class StockChangedPayload(TypedDict):
     cause: str  # what moved it, for people reading the outbox
 
 
+class RefundPayload(TypedDict):
+    """`refund.completed`: every part of a refund is back with its payer."""
+
+    refund_id: int
+    order_id: int
+    amount: int
+    currency: str
+
+
+class RefundPartPayload(TypedDict):
+    """`refund.part_requested`: one part for a platform's refund API (Square, Shopify)."""
+
+    refund_id: int
+    part_id: int
+    order_id: int
+    platform: str
+
+
 ORDER_CREATED = "order.created"  # an order placed through our API (web, phone), stock reserved
 ORDER_RECORDED = "order.recorded"  # a sale a platform already made, recorded as it happened
 ORDER_READY = "order.ready"
 ORDER_FULFILLED = "order.fulfilled"
 ORDER_CANCELED = "order.canceled"  # its reservation released
 STOCK_CHANGED = "stock.changed"
+REFUND_COMPLETED = "refund.completed"
+REFUND_PART_REQUESTED = "refund.part_requested"  # the delivery engine sends it to the platform
 
 PAYLOADS: dict[str, type] = {
     ORDER_CREATED: OrderPayload,
@@ -43,4 +63,6 @@ PAYLOADS: dict[str, type] = {
     ORDER_FULFILLED: OrderPayload,
     ORDER_CANCELED: OrderPayload,
     STOCK_CHANGED: StockChangedPayload,
+    REFUND_COMPLETED: RefundPayload,
+    REFUND_PART_REQUESTED: RefundPartPayload,
 }

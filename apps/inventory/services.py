@@ -274,3 +274,16 @@ def transfer_stock(*, from_location_id: int, to_location_id: int, variant_id: in
         record_audit(action="stock.transferred", obj=source, actor_user=user, actor_label=actor,
                      data={"to_level": target.pk, "quantity": quantity, "reference": reference})
     return source, target
+
+
+def restock_returned_units(*, location_id: int, quantities: dict[int, int], order_id: int, reference: str,
+                           actor: str = "") -> None:
+    """Returned units (variant id -> quantity) back on hand at the location that took the
+    return, whatever location sold them: a ledger row each and a `stock.changed` so every
+    platform hears of the new count."""
+    levels = {variant_id: ensure_stock_level(location_id=location_id, variant_id=variant_id)
+              for variant_id in sorted(quantities)}
+    return_sold_stock(requests=[StockRequest(levels[v].pk, q) for v, q in quantities.items() if q > 0],
+                      order_id=order_id, reference=reference, actor=actor)
+    for level in sorted(levels.values(), key=lambda lv: lv.pk):
+        _announce_stock_change(level, cause="return")

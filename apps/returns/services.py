@@ -1,0 +1,382 @@
+"""THE refund path: every refund of every channel's order, whoever asks for it.
+
+refund_order plans a refund under the order's row lock (what each returned unit is worth,
+what is still refundable, how the money splits over the tenders), raises the order's
+refund counters by conditional UPDATEs (apps.orders.services.claim_refunded, which refuse
+to pass what was paid), and then carries it out: stored value and points back at once,
+cash as a drawer payout record, card money to the platform that took it (an outbox row
+the delivery engine sends) or, where no API can refund it, a manual_refund_required
+exception saying what staff must do. Returned units marked for restock go back on hand at
+the location that took the return; earned points are taken back in proportion.
+
+The split over tenders is proportional: each paid tender gives back the refund's share of
+what it still has to give (largest remainder, apps.core.money.allocate), so a partial
+refund of a card + gift card order returns some to each, and a full refund returns each
+tender exactly what it paid. A customer-service refund above REFUND_APPROVAL_LIMIT holds
+its claim on the counters (so nothing else can refund that money meanwhile) and waits in
+an approval_required exception; nothing is given back or sent until approve_refund.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+
+from apps.core import money, topics
+from apps.core.enums import ApiRole, ExceptionKind
+from apps.core.errors import InvalidTransition, NotFound, ValidationFailed
+from apps.core.services import open_exception, record_audit, resolve_exceptions_by_key, write_outbox
+from apps.customers import services as customers
+from apps.inventory.services import restock_returned_units
+from apps.orders.enums import STORED_VALUE_TENDERS, PaymentStatus, TenderType
+from apps.orders.exceptions import ExceedsRefundable
+from apps.orders.locks import lock_order
+from apps.orders.models import Order, OrderLine, Payment
+from apps.orders.services import LineClaim, claim_refunded, release_refunded
+from apps.returns.enums import PLATFORMS_WITH_REFUND_API, RefundPartStatus, RefundStatus
+from apps.returns.models import Refund, RefundLine, RefundPart
+
+
+@dataclass(frozen=True)
+class ReturnLineInput:
+    line: int  # the order line's number, from 1
+    quantity: int
+    restock: bool = False
+
+
+@dataclass(frozen=True)
+class _PlannedLine:
+    order_line: OrderLine
+    quantity: int
+    amount: int
+    tax: int
+    discount: int
+    restock: bool
+
+
+@dataclass(frozen=True)
+class _PlannedPart:
+    payment: Payment
+    amount: int
+    points: int
+
+
+def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount: int | None = None,
+                 reason: str = "", return_location_id: int | None = None, actor: str = "",
+                 actor_role: str = "", api_client_id: int | None = None,
+                 idempotency_key: str = "") -> Refund:
+    """Refund units of lines (a return) or an amount of money alone, once per key."""
+    if bool(lines) == (amount is not None):
+        raise ValidationFailed("Name the lines to return or an amount of money, one of the two.",
+                               field="lines")
+    with transaction.atomic():
+        order = lock_order(order_id)
+        if idempotency_key:
+            existing = Refund.objects.filter(order=order, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                return existing
+        planned_lines = _plan_lines(order, lines) if lines else []
+        total = _refund_total(order, planned_lines, amount)
+        if planned_lines:
+            planned_lines = _fit_lines(planned_lines, total)
+        parts = _split_over_tenders(order, total)
+        refund = Refund.objects.create(
+            order=order, status=RefundStatus.PENDING, amount=total, currency=order.currency,
+            reason=reason[:255], return_location_id=return_location_id or order.location_id,
+            actor=actor[:100], actor_role=actor_role, api_client_id=api_client_id,
+            idempotency_key=idempotency_key)
+        _write_lines_and_parts(refund, planned_lines, parts)
+        claim_refunded(order_id=order.pk, amount=total,
+                       tender_amounts={p.payment.pk: p.amount for p in parts},
+                       lines=[LineClaim(p.order_line.pk, p.quantity, p.amount) for p in planned_lines])
+        if _needs_approval(actor_role, total):
+            _await_approval(refund, order)
+        else:
+            _carry_out(refund, order)
+        record_audit(action="refund.created", obj=refund, actor_label=actor, actor_client=refund.api_client,
+                     data={"order": order.pk, "amount": total, "status": refund.status})
+    return refund
+
+
+def approve_refund(*, refund_id: int, actor: str = "") -> Refund:
+    """A manager or admin lets a refund above the limit go ahead: it is carried out now."""
+    with transaction.atomic():
+        refund = _refund_for_decision(refund_id)
+        order = lock_order(refund.order_id)
+        _move(refund, RefundStatus.AWAITING_APPROVAL, RefundStatus.PENDING, decided_by=actor)
+        resolve_exceptions_by_key(dedupe_key=_approval_key(refund), reason=f"Approved by {actor or 'staff'}.")
+        _carry_out(refund, order)
+        record_audit(action="refund.approved", obj=refund, actor_label=actor)
+    return refund
+
+
+def reject_refund(*, refund_id: int, actor: str = "", reason: str = "") -> Refund:
+    """A refund above the limit is refused: its claim on the order's counters is released."""
+    with transaction.atomic():
+        refund = _refund_for_decision(refund_id)
+        lock_order(refund.order_id)
+        _move(refund, RefundStatus.AWAITING_APPROVAL, RefundStatus.REJECTED, decided_by=actor)
+        release_refunded(order_id=refund.order_id, amount=refund.amount,
+                         tender_amounts={p.payment_id: p.amount for p in refund.parts.all()},
+                         lines=[LineClaim(line.order_line_id, line.quantity, line.amount)
+                                for line in refund.lines.all()])
+        resolve_exceptions_by_key(dedupe_key=_approval_key(refund),
+                                  reason=f"Rejected by {actor or 'staff'}. {reason}".strip())
+        record_audit(action="refund.rejected", obj=refund, actor_label=actor, data={"reason": reason})
+    return refund
+
+
+def complete_refund_part(*, part_id: int, reference: str = "", actor: str = "") -> RefundPart:
+    """A part is done: staff refunded it at the POS, or the platform confirmed it. Once."""
+    with transaction.atomic():
+        part = RefundPart.objects.select_related("refund").get(pk=part_id)
+        lock_order(part.refund.order_id)
+        updated = RefundPart.objects.filter(
+            pk=part.pk, status__in=[RefundPartStatus.PENDING, RefundPartStatus.SENT,
+                                    RefundPartStatus.MANUAL_REQUIRED],
+            refund__status=RefundStatus.PENDING,
+        ).update(status=RefundPartStatus.COMPLETED, reference=reference[:255] or part.reference)
+        part.refresh_from_db()
+        if updated:
+            resolve_exceptions_by_key(dedupe_key=_manual_key(part), reason=f"Refunded by {actor or 'staff'}.")
+            _complete_if_settled(part.refund)
+            record_audit(action="refund.part_completed", obj=part, actor_label=actor,
+                         data={"reference": part.reference})
+    return part
+
+
+# Planning: what the refund is worth and where its money goes.
+
+def _plan_lines(order: Order, lines: Sequence[ReturnLineInput]) -> list[_PlannedLine]:
+    by_number = {line.line_number: line for line in order.lines.all()}
+    seen: set[int] = set()
+    planned = []
+    for index, wanted in enumerate(lines):
+        field = f"lines[{index}]"
+        order_line = by_number.get(wanted.line)
+        if order_line is None:
+            raise ValidationFailed(f"The order has no line {wanted.line}.", field=f"{field}.line")
+        if wanted.line in seen:
+            raise ValidationFailed(f"Line {wanted.line} is named twice.", field=f"{field}.line")
+        seen.add(wanted.line)
+        if wanted.quantity <= 0:
+            raise ValidationFailed("Return at least one unit.", field=f"{field}.quantity")
+        left = order_line.quantity - order_line.refunded_quantity
+        if wanted.quantity > left:
+            raise ExceedsRefundable(f"Line {wanted.line} has {left} units left to refund.",
+                                    field=f"{field}.quantity", extra={"refundable_quantity": left})
+        planned.append(_worth_of_units(order_line, wanted.quantity, wanted.restock))
+    return planned
+
+
+def _worth_of_units(line: OrderLine, quantity: int, restock: bool) -> _PlannedLine:
+    """Net plus tax of the units, their tax and discount share, cumulatively (money module)."""
+    steps = dict(done=line.refunded_quantity, more=quantity, whole=line.quantity)
+    amount = money.cumulative_share(line.net_amount + line.tax_amount, **steps)
+    tax = money.cumulative_share(line.tax_amount, **steps)
+    return _PlannedLine(order_line=line, quantity=quantity, restock=restock,
+                        amount=min(amount, line.net_amount + line.tax_amount - line.refunded_amount),
+                        tax=min(tax, amount), discount=money.cumulative_share(line.discount_amount, **steps))
+
+
+def _refundable(order: Order) -> int:
+    return sum(p.amount - p.refunded_amount for p in _paid_tenders(order))
+
+
+def _paid_tenders(order: Order) -> list[Payment]:
+    return [p for p in order.payments.order_by("pk") if p.status == PaymentStatus.PAID]
+
+
+def _refund_total(order: Order, planned: list[_PlannedLine], amount: int | None) -> int:
+    refundable = _refundable(order)
+    if amount is None:
+        # Units whose money was already given back (a goodwill refund) come back for what is left.
+        return min(sum(p.amount for p in planned), refundable)
+    if amount <= 0:
+        raise ValidationFailed("Refund a positive amount.", field="amount.amount")
+    if amount > refundable:
+        raise ExceedsRefundable(f"Only {refundable} is left to refund.", field="amount.amount",
+                                extra={"refundable": {"amount": refundable, "currency": order.currency}})
+    return amount
+
+
+def _fit_lines(planned: list[_PlannedLine], total: int) -> list[_PlannedLine]:
+    """Lines worth more than is left to refund share what is left, so they add up to it."""
+    worth = [p.amount for p in planned]
+    if sum(worth) == total:
+        return planned
+    fitted = money.allocate(total, worth) if total and sum(worth) else [0] * len(planned)
+    return [_PlannedLine(order_line=p.order_line, quantity=p.quantity, amount=a, tax=min(p.tax, a),
+                         discount=p.discount, restock=p.restock)
+            for p, a in zip(planned, fitted, strict=True)]
+
+
+def _split_over_tenders(order: Order, total: int) -> list[_PlannedPart]:
+    tenders = [p for p in _paid_tenders(order) if p.amount > p.refunded_amount]
+    if not total or not tenders:
+        return []
+    shares = money.allocate(total, [p.amount - p.refunded_amount for p in tenders])
+    return [_PlannedPart(payment=p, amount=share, points=_points_back(p, share))
+            for p, share in zip(tenders, shares, strict=True) if share]
+
+
+def _points_back(payment: Payment, share: int) -> int:
+    if payment.tender_type != TenderType.LOYALTY or not payment.amount:
+        return 0
+    return money.cumulative_share(payment.points, done=payment.refunded_amount, more=share,
+                                  whole=payment.amount)
+
+
+def _write_lines_and_parts(refund: Refund, planned: list[_PlannedLine], parts: list[_PlannedPart]) -> None:
+    RefundLine.objects.bulk_create([
+        RefundLine(refund=refund, order_line=p.order_line, quantity=p.quantity, amount=p.amount,
+                   tax_amount=p.tax, discount_amount=p.discount, restock=p.restock,
+                   location_id=refund.return_location_id if p.restock else None)
+        for p in planned])
+    RefundPart.objects.bulk_create([
+        RefundPart(refund=refund, payment=p.payment, amount=p.amount, points=p.points,
+                   platform=p.payment.platform, status=RefundPartStatus.PENDING)
+        for p in parts])
+
+
+# Approval.
+
+def _needs_approval(actor_role: str, total: int) -> bool:
+    return actor_role == ApiRole.CUSTOMER_SERVICE and total > settings.REFUND_APPROVAL_LIMIT
+
+
+def _await_approval(refund: Refund, order: Order) -> None:
+    Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.AWAITING_APPROVAL)
+    refund.status = RefundStatus.AWAITING_APPROVAL
+    open_exception(
+        kind=ExceptionKind.APPROVAL_REQUIRED, dedupe_key=_approval_key(refund),
+        title=f"Refund #{refund.pk} of order #{order.pk} needs a manager's approval",
+        detail=(f"{refund.actor or 'Customer service'} asked to refund {refund.amount} {refund.currency}, "
+                f"above the limit of {settings.REFUND_APPROVAL_LIMIT}. Approve or reject it "
+                f"(manage.py approve_refund {refund.pk} [--reject])."),
+        location_code=order.location.code, value_amount=refund.amount, currency=refund.currency,
+        data={"refund_id": refund.pk, "order_id": order.pk})
+
+
+def _approval_key(refund: Refund) -> str:
+    return f"refund-approval:{refund.pk}"
+
+
+def _manual_key(part: RefundPart) -> str:
+    return f"refund-part:{part.pk}"
+
+
+def _refund_for_decision(refund_id: int) -> Refund:
+    refund = Refund.objects.filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound(f"No refund {refund_id}.")
+    return refund
+
+
+def _move(refund: Refund, current: str, new: str, *, decided_by: str = "") -> None:
+    updated = Refund.objects.filter(pk=refund.pk, status=current).update(
+        status=new, decided_by=decided_by[:100])
+    if updated != 1:
+        now = Refund.objects.get(pk=refund.pk).status
+        raise InvalidTransition(f"Refund {refund.pk} is {now}, not {current}.")
+    refund.status, refund.decided_by = new, decided_by
+
+
+# Carrying out: each part where its money was taken, stock, points; then done or pending.
+
+def _carry_out(refund: Refund, order: Order) -> None:
+    for part in refund.parts.select_related("payment").order_by("pk"):
+        _give_back(part, refund, order)
+    _restock(refund, order)
+    _reverse_earned_points(refund, order)
+    _complete_if_settled(refund)
+
+
+def _give_back(part: RefundPart, refund: Refund, order: Order) -> None:
+    payment = part.payment
+    reference = f"refund-{refund.pk}-part-{part.pk}"
+    if payment.tender_type in STORED_VALUE_TENDERS and payment.stored_value_account_id:
+        customers.refund_to_stored_value(account_id=payment.stored_value_account_id, amount=part.amount,
+                                         refund_reference=reference, order_id=order.pk, actor=refund.actor)
+        _set_part(part, RefundPartStatus.COMPLETED, reference)
+    elif payment.tender_type == TenderType.LOYALTY and order.customer_id is not None:
+        entry = customers.return_points(customer_id=order.customer_id, order_id=order.pk,
+                                        refund_reference=reference, points=part.points, actor=refund.actor)
+        Refund.objects.filter(pk=refund.pk).update(points_returned=refund.points_returned
+                                                   + (entry.points if entry else 0))
+        refund.refresh_from_db(fields=["points_returned"])
+        _set_part(part, RefundPartStatus.COMPLETED, reference)
+    elif payment.tender_type == TenderType.CASH:
+        # A drawer payout: the part is its record, and the till pays it out.
+        _set_part(part, RefundPartStatus.COMPLETED, f"drawer-payout:{reference}")
+    elif payment.platform in PLATFORMS_WITH_REFUND_API and payment.reference:
+        payload: topics.RefundPartPayload = {"refund_id": refund.pk, "part_id": part.pk, "order_id": order.pk,
+                                             "platform": payment.platform}
+        write_outbox(topic=topics.REFUND_PART_REQUESTED, aggregate_type="RefundPart", aggregate_id=part.pk,
+                     payload=payload)
+    else:
+        _set_part(part, RefundPartStatus.MANUAL_REQUIRED, "")
+        _ask_for_manual_refund(part, refund, order)
+
+
+def _set_part(part: RefundPart, status: str, reference: str) -> None:
+    RefundPart.objects.filter(pk=part.pk).update(status=status, reference=reference[:255])
+    part.status, part.reference = status, reference
+
+
+def _ask_for_manual_refund(part: RefundPart, refund: Refund, order: Order) -> None:
+    payment = part.payment
+    value = f"{money.decimal_string(part.amount, refund.currency)} {refund.currency}"
+    paid_with = f"{payment.get_tender_type_display().lower()} payment {payment.reference or '(no reference)'}"
+    where = {
+        "toast": "at the Toast POS (Toast has no refund API)",
+        "clover": "on the Clover device (Clover has no API refund for card-present payments)",
+    }.get(payment.platform)
+    if where is None:
+        where = (f"through the processor that took it ({payment.platform or 'outside the four platforms'})"
+                 if payment.reference else f"by hand at {order.location.name}")
+    open_exception(
+        kind=ExceptionKind.MANUAL_REFUND_REQUIRED, dedupe_key=_manual_key(part),
+        title=f"Refund {value} of order #{order.pk} {where}",
+        detail=(f"Refund {value} to {paid_with} {where}, then mark refund part {part.pk} done. "
+                f"Refund #{refund.pk}: {refund.reason or 'no reason given'}."),
+        platform=payment.platform, location_code=order.location.code, value_amount=part.amount,
+        currency=refund.currency,
+        data={"refund_id": refund.pk, "part_id": part.pk, "order_id": order.pk, "payment_id": payment.pk,
+              "payment_reference": payment.reference})
+
+
+def _restock(refund: Refund, order: Order) -> None:
+    quantities: dict[int, int] = {}
+    for line in refund.lines.filter(restock=True).select_related("order_line"):
+        variant_id = line.order_line.variant_id
+        quantities[variant_id] = quantities.get(variant_id, 0) + line.quantity
+    if quantities:
+        restock_returned_units(location_id=refund.return_location_id or order.location_id,
+                               quantities=quantities, order_id=order.pk, reference=f"refund:{refund.pk}",
+                               actor=refund.actor)
+
+
+def _reverse_earned_points(refund: Refund, order: Order) -> None:
+    if not (order.customer_id and order.loyalty_points_earned and refund.amount and order.total_amount):
+        return
+    entry = customers.reverse_points(customer_id=order.customer_id, order_id=order.pk,
+                                     refund_reference=f"refund-{refund.pk}", refunded_amount=refund.amount,
+                                     order_total=order.total_amount, actor=refund.actor)
+    if entry is not None:
+        Refund.objects.filter(pk=refund.pk).update(points_reversed=-entry.points)
+        refund.points_reversed = -entry.points
+
+
+def _complete_if_settled(refund: Refund) -> None:
+    if refund.parts.exclude(status=RefundPartStatus.COMPLETED).exists():
+        return
+    if Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(status=RefundStatus.COMPLETED):
+        refund.status = RefundStatus.COMPLETED
+        payload: topics.RefundPayload = {"refund_id": refund.pk, "order_id": refund.order_id,
+                                         "amount": refund.amount, "currency": refund.currency}
+        write_outbox(topic=topics.REFUND_COMPLETED, aggregate_type="Refund", aggregate_id=refund.pk,
+                     payload=payload)
