@@ -10,7 +10,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core import roles
-from apps.core.errors import DomainError, NotFound
+from apps.core.errors import DomainError, NotFound, ValidationFailed
 from apps.core.templatetags.concord import money
 from apps.customers import selectors
 from apps.customers.models import Customer
@@ -115,7 +115,7 @@ def customer_merge(request, customer_id: int):
 def _customer_number(text: str) -> int:
     number = text.removeprefix("#")
     if not number.isdigit() or len(number) > 18:
-        raise NotFound("Give the other customer by number, such as 42.", field="other")
+        raise ValidationFailed("Give the other customer by number, such as 42.", field="other")
     return int(number)
 
 
