@@ -166,8 +166,10 @@ def _plan_lines(order: Order, lines: Sequence[ReturnLineInput]) -> list[_Planned
             raise ValidationFailed("Return at least one unit.", field=f"{field}.quantity")
         left = order_line.quantity - order_line.refunded_quantity
         if wanted.quantity > left:
-            raise ExceedsRefundable(f"Line {wanted.line} has {left} units left to refund.",
-                                    field=f"{field}.quantity", extra={"refundable_quantity": left})
+            raise ExceedsRefundable(
+                f"Line {wanted.line} has {left} units left to refund.", field=f"{field}.quantity",
+                extra={"refundable_quantity": left,
+                       "refundable": {"amount": _refundable(order), "currency": order.currency}})
         planned.append(_worth_of_units(order_line, wanted.quantity, wanted.restock))
     return planned
 

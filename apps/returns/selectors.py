@@ -1,0 +1,51 @@
+"""Reads of refunds: the refund document (DESIGN.md, API v1 part 2) and who may read it."""
+
+from __future__ import annotations
+
+from apps.core.errors import NotFound
+from apps.orders.selectors import orders_visible_to
+from apps.returns.models import Refund
+
+
+def get_refund(refund_id: int, *, client=None) -> Refund:
+    """A refund by id; with `client`, only one on an order that client may see (else 404)."""
+    refunds = Refund.objects.all()
+    if client is not None:
+        refunds = refunds.filter(order__in=orders_visible_to(client))
+    refund = _with_details(refunds).filter(pk=refund_id).first()
+    if refund is None:
+        raise NotFound(f"No refund {refund_id}.")
+    return refund
+
+
+def list_order_refunds(order_id: int) -> list[Refund]:
+    return list(_with_details(Refund.objects.filter(order_id=order_id)).order_by("pk"))
+
+
+def _with_details(refunds):
+    return refunds.prefetch_related("lines__order_line", "lines__location", "parts__payment")
+
+
+def refund_document(refund: Refund) -> dict:
+    currency = refund.currency
+    return {
+        "id": refund.pk,
+        "order": refund.order_id,
+        "status": refund.status,
+        "amount": _money(refund.amount, currency),
+        "reason": refund.reason,
+        "lines": [{"line": line.order_line.line_number, "sku": line.order_line.sku,
+                   "quantity": line.quantity, "amount": _money(line.amount, currency),
+                   "restock": line.restock, "location": line.location.code if line.location else None}
+                  for line in refund.lines.all()],
+        "parts": [{"tender": part.payment.tender_type, "amount": _money(part.amount, currency),
+                   "platform": part.platform, "status": part.status, "reference": part.reference}
+                  for part in refund.parts.all()],
+        "points_reversed": refund.points_reversed,
+        "points_returned": refund.points_returned,
+        "created_at": refund.created_at.isoformat(),
+    }
+
+
+def _money(amount: int, currency: str) -> dict:
+    return {"amount": amount, "currency": currency}
