@@ -302,8 +302,11 @@ def _order_cursor(params) -> tuple[datetime, int] | None:
     if "cursor" not in params:
         return None
     placed_at, order_id = decode_cursor(params["cursor"], arity=2)
-    at = parse_datetime(placed_at) if isinstance(placed_at, str) else None
-    if at is None or isinstance(order_id, bool) or not isinstance(order_id, int):
+    try:
+        at = parse_datetime(placed_at) if isinstance(placed_at, str) else None
+    except ValueError:  # well formed, yet no date (a month 13): not one this API gave
+        at = None
+    if at is None or at.tzinfo is None or isinstance(order_id, bool) or not isinstance(order_id, int):
         raise invalid_cursor()
     return at, order_id
 

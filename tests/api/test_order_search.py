@@ -7,6 +7,7 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
+from apps.core.api_cursor import encode_cursor
 from apps.orders import selectors
 from apps.orders.models import Order
 from tests.api.conftest import SHOPPERS
@@ -80,6 +81,8 @@ class TestFilters:
         ({"placed_before": "2026-13-01T00:00:00Z"}, "invalid", "placed_before"),
         ({"cursor": "not-a-cursor"}, "invalid_cursor", "cursor"),
         ({"cursor": "WyJ4IiwxXQ"}, "invalid_cursor", "cursor"),  # ["x",1]: ours in shape only
+        ({"cursor": encode_cursor("2026-13-01T00:00:00+00:00", 1)}, "invalid_cursor", "cursor"),
+        ({"cursor": encode_cursor("2026-11-01T00:00:00", 1)}, "invalid_cursor", "cursor"),  # naive
         ({"q": "x" * 201}, "max_length", "q"),
         ({"chanel": "web"}, "unknown_parameter", "chanel"),  # a typo never widens the answer
     ])
