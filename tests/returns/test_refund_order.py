@@ -219,3 +219,23 @@ class TestApproval:
         by_channel = refund_order(order_id=order.pk, amount=125)
 
         assert (small.status, by_channel.status) == (RefundStatus.PENDING, RefundStatus.PENDING)
+
+
+class TestApproveRefundCommand:
+    def test_the_command_approves_or_rejects_a_waiting_refund(self, sale):
+        from django.core.management import CommandError, call_command
+
+        order = sale(quantity=3)
+        waiting = refund_order(order_id=order.pk, amount=1100, actor_role=ApiRole.CUSTOMER_SERVICE)
+        other = sale(external_id="sale-2", quantity=3)
+        refused = refund_order(order_id=other.pk, amount=1100, actor_role=ApiRole.CUSTOMER_SERVICE)
+
+        call_command("approve_refund", str(waiting.pk), "--actor", "admin")
+        call_command("approve_refund", str(refused.pk), "--reject", "--reason", "duplicate")
+
+        waiting.refresh_from_db()
+        refused.refresh_from_db()
+        assert (waiting.status, refused.status) == (RefundStatus.PENDING, RefundStatus.REJECTED)
+        assert Order.objects.get(pk=other.pk).refunded_amount == 0
+        with pytest.raises(CommandError):
+            call_command("approve_refund", str(refused.pk))
