@@ -31,7 +31,7 @@ from apps.core.errors import InvalidTransition, NotFound, ValidationFailed
 from apps.core.services import open_exception, record_audit, resolve_exceptions_by_key, write_outbox
 from apps.customers import services as customers
 from apps.inventory.services import restock_returned_units
-from apps.orders.enums import STORED_VALUE_TENDERS, PaymentStatus, TenderType
+from apps.orders.enums import STORED_VALUE_TENDERS, OrderStatus, PaymentStatus, StockMode, TenderType
 from apps.orders.exceptions import ExceedsRefundable
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderLine, Payment
@@ -164,6 +164,11 @@ def _plan_lines(order: Order, lines: Sequence[ReturnLineInput]) -> list[_Planned
         seen.add(wanted.line)
         if wanted.quantity <= 0:
             raise ValidationFailed("Return at least one unit.", field=f"{field}.quantity")
+        if wanted.restock and not _units_left_the_store(order):
+            raise ValidationFailed(
+                "The order's units never left stock (it is not fulfilled, or was canceled and "
+                "its units already went back): refund without restock.",
+                field=f"{field}.restock", extra={"code": "nothing_to_restock"})
         left = order_line.quantity - order_line.refunded_quantity
         if wanted.quantity > left:
             raise ExceedsRefundable(
@@ -172,6 +177,12 @@ def _plan_lines(order: Order, lines: Sequence[ReturnLineInput]) -> list[_Planned
                        "refundable": {"amount": _refundable(order), "currency": order.currency}})
         planned.append(_worth_of_units(order_line, wanted.quantity, wanted.restock))
     return planned
+
+
+def _units_left_the_store(order: Order) -> bool:
+    """A sale already made, or a reservation handed over: only then can units come back."""
+    return order.status != OrderStatus.CANCELED and (
+        order.stock_mode == StockMode.SOLD or order.status == OrderStatus.FULFILLED)
 
 
 def _worth_of_units(line: OrderLine, quantity: int, restock: bool) -> _PlannedLine:

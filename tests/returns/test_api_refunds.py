@@ -34,6 +34,8 @@ def cash_order(shop, phone):
     body = {**simple_order(quantity=2), "tenders": [{"type": "cash", "amount": usd(1900)}]}
     response = post_order(phone, body)
     assert response.status_code == 201, response.json()
+    handed_over = phone.post(f"/api/v1/orders/{response.json()['id']}/fulfill", HTTP_IDEMPOTENCY_KEY="f-1")
+    assert handed_over.status_code == 200, handed_over.json()
     return response.json()
 
 

@@ -4,7 +4,7 @@ import pytest
 
 from apps.core import topics
 from apps.core.enums import ApiRole, ExceptionKind, ExceptionStatus
-from apps.core.errors import InvalidTransition
+from apps.core.errors import InvalidTransition, ValidationFailed
 from apps.core.models import ExceptionItem, OutboxEvent
 from apps.customers.models import LoyaltyAccount, StoredValueAccount
 from apps.customers.services import adjust_points, issue_gift_card, match_customer
@@ -12,7 +12,7 @@ from apps.inventory.enums import MovementReason
 from apps.inventory.models import StockLevel, StockMovement
 from apps.orders.exceptions import ExceedsRefundable
 from apps.orders.models import Order, OrderLine, Payment
-from apps.orders.services import TenderFact
+from apps.orders.services import TenderFact, cancel_order
 from apps.returns.enums import RefundPartStatus, RefundStatus
 from apps.returns.models import Refund
 from apps.returns.services import (
@@ -239,3 +239,30 @@ class TestApproveRefundCommand:
         assert Order.objects.get(pk=other.pk).refunded_amount == 0
         with pytest.raises(CommandError):
             call_command("approve_refund", str(refused.pk))
+
+
+class TestOrdersNotHandedOver:
+    def test_units_that_never_left_stock_cannot_be_restocked(self, shop, phone):
+        placed = post_order(phone, {**simple_order(quantity=2),
+                                    "tenders": [{"type": "cash", "amount": usd(1900)}]})
+        order_id = placed.json()["id"]
+
+        with pytest.raises(ValidationFailed) as refused:
+            refund_order(order_id=order_id, lines=[ReturnLineInput(1, 1, restock=True)])
+
+        assert refused.value.extra["code"] == "nothing_to_restock"
+        assert Refund.objects.count() == 0
+        assert refund_order(order_id=order_id, lines=[ReturnLineInput(1, 1)]).amount == 950
+
+    def test_canceling_after_a_partial_refund_gives_a_gift_card_back_only_the_rest(self, shop, phone):
+        card = issue_gift_card(amount=1900, currency="USD")
+        placed = post_order(phone, {**simple_order(quantity=2),
+                                    "tenders": [{"type": "gift_card", "code": card.code,
+                                                 "amount": usd(1900)}]})
+        order_id = placed.json()["id"]
+        refund_order(order_id=order_id, amount=500)
+        assert StoredValueAccount.objects.get(pk=card.pk).balance == 500
+
+        cancel_order(order_id=order_id, actor="test")
+
+        assert StoredValueAccount.objects.get(pk=card.pk).balance == 1900  # not 2400

@@ -38,6 +38,7 @@ def test_ten_concurrent_refunds_of_one_unit_on_a_three_unit_order_refund_exactly
                         HTTP_IDEMPOTENCY_KEY="order-1")
     assert placed.status_code == 201, placed.json()
     order_id = placed.json()["id"]
+    assert phone.post(f"/api/v1/orders/{order_id}/fulfill", HTTP_IDEMPOTENCY_KEY="f-1").status_code == 200
 
     def refund_one(i):
         api = APIClient()

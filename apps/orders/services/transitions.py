@@ -101,11 +101,15 @@ def _give_back_balances(order: Order, *, actor: str) -> None:
         if payment.status != PaymentStatus.PAID:
             continue
         reference = f"cancel:{order.pk}:payment:{payment.pk}"
+        # What a refund already gave back (returns.refund_order) is not given back twice.
+        left = payment.amount - payment.refunded_amount
         if payment.tender_type in STORED_VALUE_TENDERS and payment.stored_value_account_id:
-            customers.refund_to_stored_value(account_id=payment.stored_value_account_id,
-                                             amount=payment.amount, refund_reference=reference,
-                                             order_id=order.pk, actor=actor)
+            if left > 0:
+                customers.refund_to_stored_value(account_id=payment.stored_value_account_id,
+                                                 amount=left, refund_reference=reference,
+                                                 order_id=order.pk, actor=actor)
         elif payment.tender_type == TenderType.LOYALTY and order.customer_id is not None:
+            # return_points gives back at most what the order redeemed less what refunds returned.
             customers.return_points(customer_id=order.customer_id, order_id=order.pk,
                                     refund_reference=reference, points=payment.points, actor=actor)
         else:
