@@ -107,7 +107,8 @@ class OrderRefundsApi(APIView):
             s403="`forbidden` (a finance key only reads)", s404="`not_found`",
             s409="`exceeds_refundable` (with `refundable`), `request_in_progress`",
             s422="`required`, `invalid`, `unknown_field`, `invalid_body`, `min_value`, `max_value`, "
-                 "`unknown_location`, `currency_mismatch`, `idempotency_key_missing`, "
+                 "`unknown_location`, `currency_mismatch`, `nothing_to_restock` (the units never left "
+                 "stock), `idempotency_key_missing`, "
                  "`idempotency_key_reused`")},
         parameters=[IDEMPOTENCY_KEY, location_header(201, 202), replayed_header(201)],
         description="201 with the refund; 202 when it waits for approval (`awaiting_approval`).")

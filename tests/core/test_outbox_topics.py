@@ -7,6 +7,7 @@ from apps.core import topics
 from apps.core.models import OutboxEvent
 from apps.inventory.services import set_item_86d
 from apps.orders import services as orders
+from apps.returns.services import ReturnLineInput, refund_order
 from tests.helpers import post_order, simple_order
 
 
@@ -26,6 +27,13 @@ def test_order_and_stock_changes_write_named_topics_with_their_documented_payloa
         channel="register", source_name="Square", external_id="sq-1", location_code="OAK",
         lines=(orders.LineInput(sku="BURRITO", quantity=1),), placed_at=timezone.now(),
         fulfillment_type="in_store", already_fulfilled=True))
+    for tender in (orders.TenderFact(type="card", amount=950, platform="square", reference="sq-pay-2"),
+                   orders.TenderFact(type="cash", amount=950)):
+        sale, _ = orders.record_external_order(order=orders.ExternalOrderInput(
+            channel="register", source_name="Square", external_id=f"sq-{tender.type}", location_code="OAK",
+            lines=(orders.LineInput(sku="BURRITO", quantity=1),), placed_at=timezone.now(),
+            fulfillment_type="in_store", already_fulfilled=True, platform="square", tenders=(tender,)))
+        refund_order(order_id=sale.pk, lines=[ReturnLineInput(1, 1, restock=True)])
 
     written = list(OutboxEvent.objects.order_by("id"))
 
