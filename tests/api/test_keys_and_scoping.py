@@ -149,3 +149,24 @@ class TestWritesAreForCustomerService:
         assert (row_counts(), StoredValueAccount.objects.count(), AuditEntry.objects.count()) == before
         assert Customer.objects.filter(merged_into__isnull=False).count() == 0
         assert CustomerMerge.objects.get().undone_at is None
+
+
+def test_a_customer_page_is_built_in_a_constant_number_of_queries(keys, world):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from apps.customers.services import adjust_points, issue_store_credit
+
+    def queries_for_a_page():
+        with CaptureQueriesContext(connection) as captured:
+            body = keys["helpdesk"].get("/api/v1/customers").json()
+        return len(captured), len(body["customers"])
+
+    queries_for_a_page()  # the key is now remembered
+    few, listed = queries_for_a_page()
+    for n in range(8):
+        shopper = {"name": f"S{n}", "email": f"s{n}@example.com"}
+        order = post_order(keys["pieline"], simple_order(customer=shopper), key=f"more-{n}").json()
+        adjust_points(customer_id=order["customer"]["id"], points=10 + n, reason="welcome")
+        issue_store_credit(customer_id=order["customer"]["id"], amount=100, currency="USD")
+    assert queries_for_a_page() == (few, listed + 8)
