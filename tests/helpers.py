@@ -1,4 +1,8 @@
 import json
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+from django.db import connections
 
 from apps.core.models import IdempotencyRecord, OutboxEvent
 from apps.customers.models import Customer
@@ -49,3 +53,18 @@ def database_url_of_this_test() -> str:
     host = params.get("host") or ""
     port = params.get("port") or 5432
     return f"postgresql://{params.get('user') or 'postgres'}@/{params['dbname']}?host={host}&port={port}"
+
+
+def run_concurrently(count: int, work):
+    """Run work(i) in `count` threads released together; each closes its connection."""
+    barrier = threading.Barrier(count)
+
+    def runner(i):
+        try:
+            barrier.wait(timeout=10)
+            return work(i)
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(runner, range(count)))

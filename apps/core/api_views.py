@@ -6,7 +6,7 @@ client placed; a staff key (a role) reads every channel; `finance` only reads.""
 from rest_framework.response import Response
 
 from apps.core.enums import ApiRole
-from apps.core.errors import DomainError
+from apps.core.errors import DomainError, ValidationFailed
 from apps.core.idempotency import IdempotentResult, request_fingerprint, validate_key
 
 
@@ -58,3 +58,13 @@ def idempotent_response(result: IdempotentResult, *, location: str | None = None
     if location and result.status == 201:
         headers["Location"] = location
     return Response(result.body, status=result.status, headers=headers)
+
+
+def validated_body(serializer_class, request) -> dict:
+    """The request's JSON object, validated by `serializer_class` (422 otherwise)."""
+    data = request.data
+    if not isinstance(data, dict):
+        raise ValidationFailed("The body must be a JSON object.", extra={"code": "invalid_body"})
+    serializer = serializer_class(data=data)
+    serializer.is_valid(raise_exception=True)
+    return serializer.validated_data

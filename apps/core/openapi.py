@@ -28,6 +28,12 @@ IDEMPOTENCY_KEY = OpenApiParameter(
 )
 
 
+def money_schema(name: str):
+    """A money object in an answer (`{"amount": minor units, "currency"}`), named `name`."""
+    return inline_serializer(name, fields={"amount": serializers.IntegerField(),
+                                           "currency": serializers.CharField()})
+
+
 def replayed_header(status: int) -> OpenApiParameter:
     """Only successful answers are bound to a key, so only they are replayed."""
     return OpenApiParameter(

@@ -13,11 +13,17 @@ from rest_framework.views import APIView
 from apps.core.api_cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, invalid_cursor
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictIntegerField
 from apps.core.api_query import MAX_ID, MAX_QUERY_LENGTH, query_text, refuse_unknown
-from apps.core.api_views import idempotency_inputs, idempotent_response, require_role
+from apps.core.api_views import idempotency_inputs, idempotent_response, require_role, validated_body
 from apps.core.enums import ApiRole
 from apps.core.errors import ValidationFailed
 from apps.core.idempotency import run_idempotent
-from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, replayed_header
+from apps.core.openapi import (
+    IDEMPOTENCY_KEY,
+    error_responses,
+    location_header,
+    money_schema,
+    replayed_header,
+)
 from apps.customers import services
 from apps.customers.api_selectors import (
     customer_document_for,
@@ -36,27 +42,13 @@ def _actor(request) -> str:
     return f"api:{request.user.pk}"
 
 
-def _parse(serializer_class, request) -> dict:
-    data = request.data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The body must be a JSON object.", extra={"code": "invalid_body"})
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
-def _money(name: str):
-    return inline_serializer(name, fields={"amount": serializers.IntegerField(),
-                                           "currency": serializers.CharField()})
-
-
 CUSTOMER_SUMMARY = inline_serializer("CustomerSummary", fields={
     "id": serializers.IntegerField(), "name": serializers.CharField(),
     "emails": serializers.ListField(child=serializers.CharField()),
     "phones": serializers.ListField(child=serializers.CharField()),
     "loyalty": inline_serializer("CustomerLoyaltyBalance", fields={"balance": serializers.IntegerField()}),
     "store_credit": inline_serializer("CustomerStoreCreditBalance",
-                                      fields={"balance": _money("CreditBalance")}),
+                                      fields={"balance": money_schema("CreditBalance")}),
     "merged_into": serializers.IntegerField(allow_null=True),
 })
 CUSTOMER_LIST = inline_serializer("CustomerList", fields={
@@ -72,13 +64,13 @@ CUSTOMER_DOCUMENT = inline_serializer("Customer", fields={
         "platform": serializers.CharField(), "id": serializers.CharField()}),
     "orders": inline_serializer("CustomerOrder", many=True, fields={
         "id": serializers.IntegerField(), "channel": serializers.CharField(),
-        "location": serializers.CharField(), "total": _money("CustomerOrderTotal"),
+        "location": serializers.CharField(), "total": money_schema("CustomerOrderTotal"),
         "placed_at": serializers.DateTimeField()}),
     "loyalty": inline_serializer("CustomerLoyalty", fields={
         "balance": serializers.IntegerField(),
         "ledger": serializers.ListField(child=serializers.DictField())}),
     "store_credit": inline_serializer("CustomerStoreCredit",
-                                      fields={"balance": _money("StoreCreditBalance")}),
+                                      fields={"balance": money_schema("StoreCreditBalance")}),
     "merged_into": serializers.IntegerField(allow_null=True,
                                             help_text="The survivor, for a merged customer."),
 })
@@ -94,9 +86,9 @@ MERGE_UNDONE = inline_serializer("CustomerMergeUndone", fields={
     "merge": serializers.IntegerField(), "survivor": serializers.IntegerField(),
     "other": serializers.IntegerField(), "undone_at": serializers.DateTimeField()})
 GIFT_CARD_ISSUED = inline_serializer("GiftCardIssued", fields={
-    "code": serializers.CharField(), "balance": _money("GiftCardBalance")})
+    "code": serializers.CharField(), "balance": money_schema("GiftCardBalance")})
 GIFT_CARD = inline_serializer("GiftCard", fields={
-    "code": serializers.CharField(), "balance": _money("GiftCardCurrentBalance"),
+    "code": serializers.CharField(), "balance": money_schema("GiftCardCurrentBalance"),
     "expires_at": serializers.DateTimeField(allow_null=True),
     "ledger": serializers.ListField(child=serializers.DictField())})
 
@@ -163,7 +155,7 @@ class CustomerMergeApi(APIView):
                     "preview it (200; nothing changes; no Idempotency-Key needed).")
     def post(self, request, customer_id: int):
         require_role(request, WRITERS, action="merge customers")
-        data = _parse(MergeInput, request)
+        data = validated_body(MergeInput, request)
         if data["dry_run"]:
             preview = services.preview_customer_merge(survivor_id=customer_id, other_id=data["other"])
             return Response(preview.as_dict())
@@ -222,7 +214,7 @@ class GiftCardIssueApi(APIView):
     def post(self, request):
         require_role(request, WRITERS, action="issue gift cards")
         key, request_hash = idempotency_inputs(request)
-        amount = _parse(GiftCardInput, request)["amount"]
+        amount = validated_body(GiftCardInput, request)["amount"]
 
         def issue() -> tuple[int, dict]:
             card = services.issue_gift_card(amount=amount["amount"], currency=amount["currency"],

@@ -12,10 +12,22 @@ from rest_framework.views import APIView
 from apps.core.api_cursor import MAX_CURSOR_LENGTH, decode_cursor, encode_cursor, invalid_cursor
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharField, StrictIntegerField
 from apps.core.api_query import MAX_QUERY_LENGTH, query_datetime, query_id, query_text, refuse_unknown
-from apps.core.api_views import idempotency_inputs, idempotent_response, require_channel, require_writer
+from apps.core.api_views import (
+    idempotency_inputs,
+    idempotent_response,
+    require_channel,
+    require_writer,
+    validated_body,
+)
 from apps.core.enums import Channel
 from apps.core.errors import DomainError, ValidationFailed
-from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, replayed_header
+from apps.core.openapi import (
+    IDEMPOTENCY_KEY,
+    error_responses,
+    location_header,
+    money_schema,
+    replayed_header,
+)
 from apps.customers.services import normalize_phone
 from apps.orders import services
 from apps.orders.enums import FulfillmentType, OrderStatus, TenderType
@@ -176,20 +188,10 @@ class EmptyBody(DomainError):
 def _parse(serializer_class, request):
     if not int(request.META.get("CONTENT_LENGTH") or 0):
         raise EmptyBody("The body is empty; send the order as a JSON object.")
-    data = request.data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The body must be a JSON object.", extra={"code": "invalid_body"})
-    serializer = serializer_class(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
+    return validated_body(serializer_class, request)
 
 
-def _money_out(name: str):
-    return inline_serializer(name, fields={"amount": serializers.IntegerField(),
-                                           "currency": serializers.CharField()})
-
-
-MONEY = _money_out("Money")
+MONEY = money_schema("Money")
 ORDER_DOCUMENT = inline_serializer("Order", fields={
     "id": serializers.IntegerField(), "status": serializers.CharField(),
     "channel": serializers.CharField(), "source_name": serializers.CharField(),
@@ -208,8 +210,8 @@ ORDER_DOCUMENT = inline_serializer("Order", fields={
         "quantity": serializers.IntegerField(), "unit_price": MONEY,
         "modifiers": serializers.ListField(child=serializers.DictField()),
         "note": serializers.CharField(),
-        "total": _money_out("LineGross"), "discount": MONEY,
-        "net": _money_out("LineNet"), "tax": MONEY,
+        "total": money_schema("LineGross"), "discount": MONEY,
+        "net": money_schema("LineNet"), "tax": MONEY,
         "tax_rate_bps": serializers.IntegerField(help_text="The rate the line was taxed at; 0 if exempt."),
         "refunded_quantity": serializers.IntegerField()}),
     "tenders": inline_serializer("OrderTender", many=True, fields={
@@ -218,8 +220,8 @@ ORDER_DOCUMENT = inline_serializer("Order", fields={
         "tip": MONEY, "processing_fee": MONEY,
         "points": serializers.IntegerField(required=False, help_text="Loyalty tenders.")}),
     "subtotal": MONEY, "discount": MONEY, "tax": MONEY,
-    "adjustment": _money_out("Adjustment"),
-    "total": _money_out("Total"), "tip": MONEY, "refunded": MONEY, "refundable": MONEY,
+    "adjustment": money_schema("Adjustment"),
+    "total": money_schema("Total"), "tip": MONEY, "refunded": MONEY, "refundable": MONEY,
     "loyalty": inline_serializer("OrderLoyalty", fields={
         "earned_points": serializers.IntegerField(), "redeemed_points": serializers.IntegerField()}),
     "note": serializers.CharField(), "placed_at": serializers.DateTimeField(),

@@ -6,7 +6,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharField, StrictIntegerField
-from apps.core.api_views import idempotency_inputs, idempotent_response, require_writer
+from apps.core.api_views import idempotency_inputs, idempotent_response, require_writer, validated_body
 from apps.core.errors import ValidationFailed
 from apps.core.idempotency import run_idempotent
 from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, replayed_header
@@ -68,15 +68,6 @@ REFUND_EXAMPLES = [
 ]
 
 
-def _parse(request) -> dict:
-    data = request.data
-    if not isinstance(data, dict):
-        raise ValidationFailed("The body must be a JSON object.", extra={"code": "invalid_body"})
-    serializer = RefundInput(data=data)
-    serializer.is_valid(raise_exception=True)
-    return serializer.validated_data
-
-
 def _amount(data: dict, currency: str) -> int | None:
     amount = data.get("amount")
     if amount is None:
@@ -116,7 +107,7 @@ class OrderRefundsApi(APIView):
         require_writer(request, action="refund orders")
         order = get_order(order_id, client=request.user)
         key, request_hash = idempotency_inputs(request)
-        data = _parse(request)
+        data = validated_body(RefundInput, request)
         client = request.user
 
         def refund() -> tuple[int, dict]:

@@ -12,7 +12,7 @@ from apps.customers.services import (
     redeem_points,
     redeem_stored_value,
 )
-from tests.orders.test_concurrency import run_concurrently
+from tests.helpers import run_concurrently
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,36 +1,19 @@
 """Races on real Postgres connections: one thread = one client = one connection."""
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import psycopg
 import pytest
-from django.db import connection, connections
+from django.db import connection
 from rest_framework.test import APIClient
 
 from apps.core.models import IdempotencyRecord
 from apps.inventory.models import StockLevel
 from apps.inventory.selectors import list_ledger_mismatches
 from apps.orders.models import Order, OrderLine
-from tests.helpers import simple_order
+from tests.helpers import run_concurrently, simple_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_concurrently(count: int, work):
-    """Run work(i) in `count` threads released together; each closes its connection."""
-    barrier = threading.Barrier(count)
-
-    def runner(i):
-        try:
-            barrier.wait(timeout=10)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(runner, range(count)))
 
 
 def order_poster(raw_key):

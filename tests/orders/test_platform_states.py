@@ -11,8 +11,7 @@ from apps.inventory.selectors import list_ledger_mismatches
 from apps.orders.models import Order
 from apps.orders.services import ExternalOrderInput, LineInput, record_external_order
 from apps.orders.services.platform_states import cancel_order_at_platform, fulfill_order_at_platform
-from tests.helpers import post_order, simple_order
-from tests.orders.test_concurrency import run_concurrently
+from tests.helpers import post_order, run_concurrently, simple_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -1,34 +1,19 @@
 """Races on real Postgres: concurrent refunds of one order never refund more than it has."""
 
 import json
-import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections, transaction
+from django.db import transaction
 from rest_framework.test import APIClient
 
 from apps.orders.exceptions import ExceedsRefundable
 from apps.orders.models import Order, OrderLine, Payment
 from apps.orders.services import LineClaim, claim_refunded
 from apps.returns.models import Refund, RefundLine
+from tests.helpers import run_concurrently
 from tests.returns.conftest import register_sale
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-
-def run_concurrently(count: int, work):
-    barrier = threading.Barrier(count)
-
-    def runner(i):
-        try:
-            barrier.wait(timeout=10)
-            return work(i)
-        finally:
-            connections.close_all()
-
-    with ThreadPoolExecutor(max_workers=count) as pool:
-        return list(pool.map(runner, range(count)))
 
 
 def test_ten_concurrent_refunds_of_one_unit_on_a_three_unit_order_refund_exactly_three(shop, phone):
