@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "apps.customers",
     "apps.orders",
     "apps.returns",
+    "apps.reports",
     "apps.connectors",
     "apps.backoffice",
     "apps.demo",

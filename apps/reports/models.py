@@ -1,0 +1,1 @@
+"""Finance: what the processors recorded and paid out, reports and reconciliation."""
