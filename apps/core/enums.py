@@ -31,6 +31,12 @@ class ExceptionKind(models.TextChoices):
     MANUAL_REFUND_REQUIRED = "manual_refund_required", "Refund by hand at the POS or processor"
     # A refund above the asker's role limit waits for a manager or admin.
     APPROVAL_REQUIRED = "approval_required", "Refund awaiting approval"
+    # A business day whose sales, processor records and payouts differ beyond the tolerance
+    # by something no rule explains: finance looks at the order or payout it names.
+    RECONCILIATION_VARIANCE = "reconciliation_variance", "Reconciliation variance"
+    # A refund a platform reports that matches no refund Concord sent and cannot be recorded
+    # as it stands (more than is refundable, an unknown payment): a person decides.
+    REFUND_MISMATCH = "refund_mismatch", "Platform refund that does not fit the order"
 
 
 class ExceptionStatus(models.TextChoices):
