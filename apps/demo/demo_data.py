@@ -15,7 +15,8 @@ LOCATIONS = [
     {"code": "OAK", "name": "Oakland", "timezone": "America/Los_Angeles", "pos": "square",
      "tax_rate_bps": 1025, "tax_exempt": ["grocery"]},
     {"code": "BKN", "name": "Brooklyn", "timezone": "America/New_York", "pos": "toast",
-     "tax_rate_bps": 888, "tax_exempt": ["grocery"]},
+     "tax_rate_bps": 888, "tax_exempt": ["grocery"],
+     "business_day_starts_at": 4},  # Toast's closeout hour: sales before 04:00 are the day before
     {"code": "CHI", "name": "Chicago", "timezone": "America/Chicago", "pos": "clover",
      "tax_rate_bps": 1025, "tax_exempt": ["grocery"]},
 ]

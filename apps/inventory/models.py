@@ -23,6 +23,10 @@ class Location(models.Model):
     tax_exempt_categories = models.JSONField(
         default=list, blank=True,
         help_text='Product tax categories taxed at 0 here, e.g. ["grocery"].')
+    business_day_starts_at = models.PositiveSmallIntegerField(
+        default=0, db_default=0,
+        help_text="The local hour a business day starts (a restaurant's closeout hour, e.g. 4: "
+                  "a sale at 01:30 belongs to the day before). 0 = midnight.")
     is_active = models.BooleanField(default=True)
 
     class Meta:
@@ -30,6 +34,8 @@ class Location(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(tax_rate_bps__lte=10000),
                                    name="location_tax_rate_at_most_100pct"),
+            models.CheckConstraint(condition=Q(business_day_starts_at__lte=23),
+                                   name="location_business_day_starts_within_a_day"),
         ]
 
     def __str__(self):

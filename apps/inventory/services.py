@@ -224,8 +224,10 @@ def _announce_stock_change(level: StockLevel, *, cause: str) -> None:
 
 
 def upsert_location(*, code: str, name: str, timezone_name: str, currency: str = "USD",
-                    tax_rate_bps: int | None = None, tax_exempt_categories: list[str] | None = None):
-    """Create or update a location; tax settings change only when given."""
+                    tax_rate_bps: int | None = None, tax_exempt_categories: list[str] | None = None,
+                    business_day_starts_at: int | None = None):
+    """Create or update a location; tax settings and the business day's start hour change
+    only when given."""
     from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
     from apps.inventory.models import Location
@@ -236,7 +238,12 @@ def upsert_location(*, code: str, name: str, timezone_name: str, currency: str =
         raise ValidationFailed(f"Unknown time zone {timezone_name!r}.", field="timezone") from None
     if tax_rate_bps is not None and not 0 <= tax_rate_bps <= 10000:
         raise ValidationFailed("A tax rate is 0 to 10000 basis points.", field="tax_rate_bps")
+    if business_day_starts_at is not None and not 0 <= business_day_starts_at <= 23:
+        raise ValidationFailed("A business day starts at an hour from 0 to 23.",
+                               field="business_day_starts_at")
     defaults = {"name": name, "timezone": timezone_name, "currency": currency}
+    if business_day_starts_at is not None:
+        defaults["business_day_starts_at"] = business_day_starts_at
     if tax_rate_bps is not None:
         defaults["tax_rate_bps"] = tax_rate_bps
     if tax_exempt_categories is not None:

@@ -21,7 +21,8 @@ class Command(BaseCommand):
             locations = [upsert_location(code=loc["code"], name=loc["name"],
                                          timezone_name=loc["timezone"], currency=demo_data.CURRENCY,
                                          tax_rate_bps=loc["tax_rate_bps"],
-                                         tax_exempt_categories=loc["tax_exempt"])
+                                         tax_exempt_categories=loc["tax_exempt"],
+                                         business_day_starts_at=loc.get("business_day_starts_at", 0))
                          for loc in demo_data.LOCATIONS]
             for code, (name, minimum, maximum, modifiers) in demo_data.MODIFIER_GROUPS.items():
                 upsert_modifier_group(code=code, name=name, min_selected=minimum,
