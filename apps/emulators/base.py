@@ -115,6 +115,25 @@ class Emulator:
         does not allow from where the order is raises `ControlError(..., 409)`."""
         raise NotImplementedError
 
+    def settle(self, body: dict) -> dict:
+        """`{"through": ISO 8601}`: every settlement window that ended by then becomes a
+        payout or deposit on the platform's schedule (idempotent); answers what it made."""
+        raise ControlError(f"{self.platform} does not settle", 404)
+
+    def open_dispute(self, body: dict) -> dict:
+        """`{"payment_id", "amount"}`: a chargeback on a payment, in the next payout."""
+        raise ControlError(f"{self.platform} has no disputes here", 404)
+
+    def adjust_fee(self, body: dict) -> dict:
+        """`{"location", "amount", "created_at"?}`: the processor trues up its fees by
+        `amount` cents (positive: it takes more), in the next payout or deposit."""
+        raise ControlError(f"{self.platform} has no fee adjustments here", 404)
+
+    def exports(self) -> dict[str, Callable[[Request], str]]:
+        """CSV files the merchant downloads from the platform, by control path
+        (`exports/toast/PaymentDetails.csv`): each answers the file's text."""
+        return {}
+
     def authenticate(self, request: Request) -> Response | None:
         return None
 
@@ -243,11 +262,16 @@ class Emulator:
             return Response.json(200, {"platform": self.platform, "ok": True,
                                        "seed": bool(body.get("seed", False))})
         actions = {"sale": self.ring_sale, "stock": self.set_stock, "refund": self.make_refund,
-                   "order-state": self.set_order_state}
+                   "order-state": self.set_order_state, "settle": self.settle,
+                   "dispute": self.open_dispute, "fee-adjustment": self.adjust_fee}
         if method == "POST" and action in actions:
             body = _control_body(request)
             with self.lock:
                 return Response.json(200, actions[action](body))
+        export = self.exports().get(action) if method == "GET" else None
+        if export is not None:
+            with self.lock:
+                return Response(200, export(request), {"Content-Type": "text/csv; charset=utf-8"})
         return Response.json(404, {"error": f"no control call {method} /__emulator/{action}"})
 
     # -- platform requests -------------------------------------------------------------------

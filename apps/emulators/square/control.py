@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from apps.emulators.base import ControlError
+from apps.emulators.settlement import optional_instant
 
 from .inventory import Change
 from .orders import add_totals
@@ -35,7 +36,7 @@ def ring_sale(emulator: SquareEmulator, body: dict) -> dict:
         order_body["discounts"] = [{"uid": "register-discount", "name": "Register discount",
                                     "type": "FIXED_AMOUNT", "amount_money": money(body["discount"]),
                                     "scope": "ORDER"}]
-    created = now()
+    created = optional_instant(body) or now()  # a backdated sale keeps its day
     try:
         order = emulator.builder().build(order_body, order_id=random_id(), created_at=created)
     except SquareError as error:
@@ -44,7 +45,8 @@ def ring_sale(emulator: SquareEmulator, body: dict) -> dict:
     if customer_id:
         order["customer_id"] = customer_id
     tender = body.get("tender") or {}
-    payment = _pay(emulator, order, tender.get("type", "card"), created, tip=_tip(tender))
+    payment = _pay(emulator, order, tender.get("type", "card"), created, tip=_tip(tender),
+                   online=tender.get("entry") == "online")
     if customer_id:
         payment["customer_id"] = customer_id
     emulator.store_order(order, None)
@@ -100,10 +102,13 @@ def _tip(tender: dict) -> int:
     return tip
 
 
-def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created, *, tip: int = 0) -> dict:
+def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created, *, tip: int = 0,
+         online: bool = False) -> dict:
     """Close the order with one tender paying it in full (plus the tip), and the matching
     Payment. As SQ-SPEC: `Payment.amount_money` excludes the tip, `total_money` and the
-    Tender's `amount_money` include it; a card's processing fee shows on the tender."""
+    Tender's `amount_money` include it; a card's processing fee shows on the tender, at the
+    in-person rate or (`online`, card on file) the online one; the card money is recorded
+    for the payouts."""
     amount = order["total_money"]["amount"]
     payment_id = random_id()
     stamp = rfc3339(created)
@@ -119,8 +124,8 @@ def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created, *, ti
         "order_id": order["id"], "receipt_number": payment_id[:4], "version_token": random_id(45),
         "processing_fee": [],
     }
+    fee = 0 if is_cash else (emulator.online_card_fee if online else emulator.card_fee)(amount + tip)
     if not is_cash and emulator.card_fee_shown_at_once:
-        fee = emulator.card_fee(amount + tip)
         tender["processing_fee_money"] = money(fee)
         payment["processing_fee"] = [{"effective_at": stamp, "type": "INITIAL",
                                       "amount_money": money(fee)}]
@@ -129,11 +134,15 @@ def _pay(emulator: SquareEmulator, order: dict, tender_type: str, created, *, ti
         payment["cash_details"] = dict(tender["cash_details"])
     else:
         card = {"card_brand": "VISA", "last_4": "1111", "card_type": "CREDIT"}
-        tender["card_details"] = {"status": "CAPTURED", "card": card, "entry_method": "EMV"}
-        payment["card_details"] = {"status": "CAPTURED", "card": card, "entry_method": "EMV"}
+        entry_method = "ON_FILE" if online else "EMV"
+        tender["card_details"] = {"status": "CAPTURED", "card": card, "entry_method": entry_method}
+        payment["card_details"] = {"status": "CAPTURED", "card": card, "entry_method": entry_method,
+                                   "card_payment_timeline": {"authorized_at": stamp,
+                                                             "captured_at": stamp}}
     order.update(tenders=[tender], state="COMPLETED", closed_at=stamp, total_tip_money=money(tip))
     add_totals(order)
     emulator.payments[payment_id] = payment
+    emulator.record_charge(payment, fee)
     return payment
 
 
@@ -187,7 +196,7 @@ def make_refund(emulator: SquareEmulator, body: dict) -> dict:
         raise ControlError("amount must be a positive integer (cents)")
     try:
         refund = emulator.create_refund(payment, amount, body.get("reason") or "Refund at register",
-                                         None)
+                                         None, created=optional_instant(body))
     except SquareError as error:
         raise ControlError(error.detail, status=409) from error
     return {"accepted": True, "refund_id": refund["id"], "order_id": order["id"], "amount": amount}

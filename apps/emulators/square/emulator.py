@@ -20,7 +20,6 @@ Served:
 
 from __future__ import annotations
 
-import base64
 import json
 import re
 import uuid
@@ -45,12 +44,15 @@ from . import control, signatures
 from .catalog import KNOWN_TYPES, TOP_LEVEL_TYPES, Catalog, build_catalog, render
 from .inventory import Change, ChangeValidator, StockCell
 from .orders import OrderBuilder
+from .payouts import PayoutsMixin
 from .refunds import RefundsMixin
 from .search import search_orders
 from .support import (
     MERCHANT_ID,
     IdempotencyStore,
     SquareError,
+    decode_cursor,
+    encode_cursor,
     invalid,
     missing,
     money,
@@ -66,7 +68,7 @@ SQUARE_VERSION = re.compile(r"\d{4}-\d{2}-\d{2}")
 BUSINESS_NAME = "Mission Street Kitchen & Market"
 
 
-class SquareEmulator(RefundsMixin, Emulator):
+class SquareEmulator(PayoutsMixin, RefundsMixin, Emulator):
     platform = "square"
 
     access_token = SECRETS["SQUARE_ACCESS_TOKEN"]
@@ -74,13 +76,9 @@ class SquareEmulator(RefundsMixin, Emulator):
     environment = "Sandbox"  # the `square-environment` header
     # [unverified] A card's processing fee: Square fills `Tender.processing_fee_money`
     # "about ten seconds" after the payment; the emulator shows it at once unless told not
-    # to. The rate is Square's published in-person one (2.6% + 15c), configurable.
+    # to. The rates (`card_fee_bps`/`card_fee_fixed` in person, `online_fee_*`) are in
+    # payouts.py, configurable.
     card_fee_shown_at_once = True
-    card_fee_bps = 260
-    card_fee_fixed = 15
-
-    def card_fee(self, amount: int) -> int:
-        return (amount * self.card_fee_bps + 5_000) // 10_000 + self.card_fee_fixed
     app_name = "Concord"  # Square's default `source.name` is the calling app's name
     requests_per_second = 50.0  # Square publishes no number; CONNECTORS.md: 2-50 req/s
     refund_settle_s = 0.05  # PENDING -> COMPLETED delay for refunds
@@ -115,6 +113,7 @@ class SquareEmulator(RefundsMixin, Emulator):
         self.refund_keys: dict[str, str | None] = {}
         self.customers: dict[str, dict] = {}
         self.idempotency = IdempotencyStore()
+        self.reset_money()
         self.bucket.reset()
 
     def _add_location(self, location: dict, created) -> None:
@@ -149,7 +148,7 @@ class SquareEmulator(RefundsMixin, Emulator):
                           "amount": p["amount_money"]["amount"], "status": p["status"],
                           "refunded": p.get("refunded_money", money(0))["amount"]}
                          for p in self.payments.values()],
-            "payouts": [],
+            **self.money_snapshot(),
         }
 
     def _order_summary(self, order: dict) -> dict:
@@ -196,6 +195,7 @@ class SquareEmulator(RefundsMixin, Emulator):
             ("GET", r"/v2/refunds/(?P<refund_id>[^/]+)", self.retrieve_refund),
             ("GET", r"/v2/payments/(?P<payment_id>[^/]+)", self.retrieve_payment),
             ("GET", r"/v2/customers/(?P<customer_id>[^/]+)", self.retrieve_customer),
+            *self.money_routes(),
         ]
         return [(method, path, self._answering_errors(handler)) for method, path, handler in routes]
 
@@ -264,14 +264,14 @@ class SquareEmulator(RefundsMixin, Emulator):
     def list_catalog(self, request: Request) -> Response:
         types = _catalog_types(request.arg("types"))
         matching = self.catalog.of_type(types)
-        start = _decode_cursor(request.arg("cursor"), len(matching))
+        start = decode_cursor(request.arg("cursor"), len(matching))
         page = matching[start:start + self.page_size]
         sold_out = self._sold_out_map()
         body: dict = {}
         if page:
             body["objects"] = [render(obj, sold_out) for obj in page]
         if start + self.page_size < len(matching):
-            body["cursor"] = _encode_cursor(start + self.page_size)
+            body["cursor"] = encode_cursor(start + self.page_size)
         return Response.json(200, body)
 
     def retrieve_catalog_object(self, request: Request) -> Response:
@@ -357,13 +357,13 @@ class SquareEmulator(RefundsMixin, Emulator):
         limit = body.get("limit", 1000)
         if not isinstance(limit, int) or not 1 <= limit <= 1000:
             raise invalid("INVALID_VALUE", "limit must be between 1 and 1000.", "limit")
-        start = _decode_cursor(body.get("cursor"), len(cells))
+        start = decode_cursor(body.get("cursor"), len(cells))
         page = cells[start:start + limit]
         answer: dict = {"errors": []}
         if page:
             answer["counts"] = [cell.count() for cell in page]
         if start + limit < len(cells):
-            answer["cursor"] = _encode_cursor(start + limit)
+            answer["cursor"] = encode_cursor(start + limit)
         return Response.json(200, answer)
 
     def _matching_cells(self, body: dict) -> list[StockCell]:
@@ -475,12 +475,16 @@ class SquareEmulator(RefundsMixin, Emulator):
             "created_at": order["created_at"], "updated_at": order["updated_at"],
         }})
 
-    def send_event(self, event_type: str, data_type: str, data_id: str, obj: dict) -> None:
+    def send_event(self, event_type: str, data_type: str, data_id: str, obj: dict, *,
+                   location_id: str | None = None) -> None:
         created_at = rfc3339(now())
         envelope = {
             "merchant_id": MERCHANT_ID, "type": event_type, "event_id": str(uuid.uuid4()),
             "created_at": created_at, "data": {"type": data_type, "id": data_id, "object": obj},
         }
+        if location_id:  # payout events name their location (PLATFORM_MONEY §4.1)
+            envelope = {"merchant_id": MERCHANT_ID, "location_id": location_id,
+                        **{k: v for k, v in envelope.items() if k != "merchant_id"}}
         body = json.dumps(envelope, separators=(",", ":")).encode()
         headers = {
             signatures.HEADER: signatures.sign(self.signature_key, self.webhook_url, body),
@@ -528,20 +532,3 @@ def _catalog_types(raw: str | None) -> tuple[str, ...]:
     if unknown:
         raise invalid("INVALID_ENUM_VALUE", f"`{unknown[0]}` is not a valid CatalogObjectType.", "types")
     return types
-
-
-def _encode_cursor(offset: int) -> str:
-    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
-
-
-def _decode_cursor(cursor: object, size: int) -> int:
-    if not cursor:
-        return 0
-    try:
-        text = base64.urlsafe_b64decode(str(cursor).encode()).decode()
-        offset = int(text.removeprefix("offset:")) if text.startswith("offset:") else -1
-    except (ValueError, UnicodeDecodeError):
-        offset = -1
-    if not 0 <= offset <= size:
-        raise invalid("INVALID_CURSOR", "The pagination cursor is not valid.", "cursor")
-    return offset

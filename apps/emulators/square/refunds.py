@@ -10,6 +10,7 @@ its lock and `send_event`.
 from __future__ import annotations
 
 import threading
+from datetime import datetime
 
 from apps.demo import demo_data
 from apps.emulators.base import Request, Response
@@ -40,7 +41,8 @@ class RefundsMixin:
         refund = self.create_refund(payment, amount, reason, key)
         return 200, {"refund": refund}
 
-    def create_refund(self, payment: dict, amount: int, reason: str | None, key: str | None) -> dict:
+    def create_refund(self, payment: dict, amount: int, reason: str | None, key: str | None, *,
+                      created: datetime | None = None) -> dict:
         if payment["status"] != "COMPLETED":
             raise SquareError(400, "REFUND_ERROR", "PAYMENT_NOT_REFUNDABLE",
                               "The payment is not refundable.", "payment_id")
@@ -49,7 +51,7 @@ class RefundsMixin:
             raise SquareError(400, "REFUND_ERROR", "REFUND_AMOUNT_INVALID",
                               f"The requested refund amount exceeds the amount available "
                               f"to refund ({remaining}).", "amount_money.amount")
-        created = rfc3339(now())
+        created = rfc3339(created or now())  # a control-API refund may be backdated
         refund = {
             "id": f"{payment['id']}_{random_id(40)}", "status": "PENDING",
             "amount_money": money(amount), "payment_id": payment["id"],
@@ -58,7 +60,12 @@ class RefundsMixin:
         }
         if reason:
             refund["reason"] = reason
+        returned = self.refund_fee(payment, amount)
+        if returned:  # SQ-SPEC: a fee given back is a negative processing_fee
+            refund["processing_fee"] = [{"effective_at": created, "type": "INITIAL",
+                                         "amount_money": money(-returned)}]
         self.refunds[refund["id"]] = refund
+        self.record_refund_money(refund, payment, returned)
         self.refund_keys[refund["id"]] = key
         self.send_event("refund.created", "refund", refund["id"], {"refund": dict(refund)})
         timer = threading.Timer(self.refund_settle_s, self._settle_refund,

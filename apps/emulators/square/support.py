@@ -164,3 +164,20 @@ class IdempotencyStore:
 
     def remember(self, endpoint: str, key: str, fingerprint: str, status: int, body: dict):
         self._answers[(endpoint, key)] = (fingerprint, status, body)
+
+
+def encode_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"offset:{offset}".encode()).decode()
+
+
+def decode_cursor(cursor: object, size: int) -> int:
+    if not cursor:
+        return 0
+    try:
+        text = base64.urlsafe_b64decode(str(cursor).encode()).decode()
+        offset = int(text.removeprefix("offset:")) if text.startswith("offset:") else -1
+    except (ValueError, UnicodeDecodeError):
+        offset = -1
+    if not 0 <= offset <= size:
+        raise invalid("INVALID_CURSOR", "The pagination cursor is not valid.", "cursor")
+    return offset
