@@ -101,14 +101,17 @@ class Schedule:
         return self.window(location, window.end)
 
 
-def daily_cutoff_schedule(zone_of: Callable[[str], str], hour: int, minute: int = 0,
+def daily_cutoff_schedule(zone_of: Callable[[str], str], hour: int | Callable[[str], int],
+                          minute: int = 0,
                           pay_date: Callable[[datetime, str], date] | None = None) -> Schedule:
-    """Windows from one local cut-off to the next (Square: 5 PM Pacific; Toast: closeout
-    hour, in the location's zone). The window is named by the local date it ends on, and
-    paid `pay_date(end, location)` (default: the next weekday after the cut-off's date)."""
+    """Windows from one local cut-off to the next (Square: 5 PM Pacific; Toast: each
+    restaurant's closeout hour in its zone; `hour` may be a function of the location). The
+    window is named by the local date it ends on, and paid `pay_date(end, location)`
+    (default: the next weekday after the cut-off's date)."""
+    hour_of = hour if callable(hour) else (lambda _location: hour)
 
     def window(location: str, moment: datetime) -> Window:
-        zone = zone_of(location)
+        zone, hour = zone_of(location), hour_of(location)
         local_day = moment.astimezone(ZoneInfo(zone)).date()
         end = local_cutoff(local_day, hour, minute, zone)
         if moment >= end:

@@ -30,9 +30,11 @@ from apps.emulators.base import (
     TokenBucket,
     order_state_request,
 )
+from apps.emulators.settlement import optional_instant, parse_instant
 
 from . import signatures
 from .graphql_api import GraphQLApi
+from .payments import PaymentsAccount, page_info
 from .rest import RestApi, RestError
 from .schema import SUPPORTED_VERSIONS
 from .store import Level, ShopifyStore, cents_of, decimal_text, now, rest_time
@@ -62,6 +64,7 @@ class ShopifyEmulator(Emulator):
 
     def reset_state(self, seed: bool) -> None:
         self.store = ShopifyStore(seed=seed)
+        self.payments = PaymentsAccount(self.store.ids.next)
         self.rest_bucket.reset()
         self.graphql_bucket.reset()
 
@@ -80,6 +83,13 @@ class ShopifyEmulator(Emulator):
             ("POST", rf"{API}/inventory_levels/set\.json", rest.write("set_level")),
             ("POST", rf"{API}/inventory_levels/adjust\.json", rest.write("adjust_level")),
             ("POST", rf"{API}/orders/(?P<order_id>\d+)/refunds\.json", rest.refund),
+            # The account is replaced on reset, so the routes look it up on each call.
+            ("GET", rf"{API}/shopify_payments/payouts\.json",
+             rest.paged("payouts", lambda request: self.payments.list_payouts(request))),
+            ("GET", rf"{API}/shopify_payments/payouts/(?P<payout_id>\d+)\.json", rest.payout),
+            ("GET", rf"{API}/shopify_payments/balance/transactions\.json",
+             rest.paged("transactions", lambda request: self.payments.list_transactions(request))),
+            ("GET", rf"{API}/shopify_payments/balance\.json", rest.balance),
         ]
 
     def graphql(self, request: Request) -> Response:
@@ -167,7 +177,7 @@ class ShopifyEmulator(Emulator):
             "payments": [{"id": t["id"], "order_id": t["order_id"], "amount": cents_of(t["amount"]),
                           "kind": t["kind"], "status": t["status"]}
                          for transactions in store.transactions.values() for t in transactions],
-            "payouts": [],
+            **self.payments.snapshot(),
         }
 
     def _stock_document(self, codes: dict[int, str]) -> dict:
@@ -191,7 +201,10 @@ class ShopifyEmulator(Emulator):
             return {"accepted": False, "order_id": None, "reason": "insufficient stock: " + "; ".join(short)}
         order = self.store.place_order(location_id, lines, body.get("customer"),
                                        tax_rate=_tax_rate(body.get("tax_percentage")),
-                                       discount=_cents_arg(body.get("discount", 0), "discount"))
+                                       discount=_cents_arg(body.get("discount", 0), "discount"),
+                                       created=optional_instant(body))
+        in_person = (body.get("tender") or {}).get("entry") == "in_person"
+        self.payments.charge(order, self.store.transactions[order["id"]][0], in_person=in_person)
         levels = []
         for variant, quantity in lines:
             level = self.store.levels[(location_id, variant["inventory_item_id"])]
@@ -242,11 +255,44 @@ class ShopifyEmulator(Emulator):
         refund_body = {"note": body.get("reason"), "refund_line_items": line_items,
                        "transactions": [{"parent_id": sale["id"], "amount": decimal_text(amount),
                                          "kind": "refund", "gateway": sale["gateway"]}] if amount else []}
+        self.store.clock = optional_instant(body)  # a refund made on an earlier day
         try:
             refund = RestApi(self).create_refund(order, refund_body)
         except RestError as error:
             raise ControlError(f"refund refused: {error.errors}", status=409) from error
+        finally:
+            self.store.clock = None
         return {"accepted": True, "refund_id": refund["id"], "order_id": order["id"], "amount": amount}
+
+    def settle(self, body: dict) -> dict:
+        """Payouts for every payout date begun by `through` (payments.py); no webhook."""
+        created, paid = self.payments.settle(parse_instant(body.get("through"), "through"))
+        return {"payouts": created, "paid": [p["id"] for p in paid]}
+
+    def open_dispute(self, body: dict) -> dict:
+        """A chargeback on an order's payment (`payment_id`: its sale transaction id, or
+        `order_id`): a `dispute` row of -amount with Shopify's chargeback fee."""
+        order = self._order_paid_by(body)
+        sale = self.store.transactions[order["id"]][0]
+        amount = _cents_arg(body.get("amount", cents_of(sale["amount"])), "amount")
+        movement = self.payments.dispute(order, amount, optional_instant(body) or now())
+        return {"order_id": order["id"], "amount": amount,
+                "balance_transaction_id": self.payments.rows[movement.id]["id"]}
+
+    def adjust_fee(self, body: dict) -> dict:
+        """Shopify trues up its fees by `amount` cents: an `adjustment` row."""
+        amount = body.get("amount")
+        if not isinstance(amount, int) or isinstance(amount, bool) or amount == 0:
+            raise ControlError("amount must be a non-zero integer (cents)")
+        movement = self.payments.adjust_fee(amount, optional_instant(body) or now())
+        return {"amount": amount, "balance_transaction_id": self.payments.rows[movement.id]["id"]}
+
+    def _order_paid_by(self, body: dict) -> dict:
+        wanted = _as_int(body.get("payment_id"))
+        for order_id, transactions in self.store.transactions.items():
+            if order_id == _as_int(body.get("order_id")) or any(t["id"] == wanted for t in transactions):
+                return self.store.orders[order_id]
+        raise ControlError(f"unknown payment {body.get('payment_id')!r}", status=404)
 
     def set_order_state(self, body: dict) -> dict:
         """Staff cancel an order in the Shopify admin (`cancelled`/`voided`: committed units
@@ -357,6 +403,35 @@ class RestHandlers:
             return 201, {"refund": api.create_refund(order, request.json_object().get("refund"))}
         return self._wrap(create)
 
+    def paged(self, name: str, lister):
+        """A Shopify Payments list with Link-header paging (`page_info`, rel="next")."""
+        def answer(api: RestApi, request: Request):
+            rows, following = lister(request)
+            headers = {}
+            if following is not None:
+                host = request.headers.get("Host", "127.0.0.1")
+                url = f"http://{host}{request.path}?limit={following.get('limit', len(rows))}" \
+                      f"&page_info={page_info(following)}"
+                headers["Link"] = f'<{url}>; rel="next"'
+            return 200, {name: rows}, headers
+        return self._wrap(answer)
+
+    @property
+    def payout(self):
+        def answer(api: RestApi, request: Request):
+            payout = self.emulator.payments.payouts.get(int(request.params["payout_id"]))
+            if payout is None:
+                raise RestError(404, "Not Found")
+            return 200, {"payout": payout}
+        return self._wrap(answer)
+
+    @property
+    def balance(self):
+        def answer(api: RestApi, request: Request):
+            pending = sum(m.net for m in self.emulator.payments.book.pending())
+            return 200, {"balance": [{"currency": "USD", "amount": decimal_text(pending)}]}
+        return self._wrap(answer)
+
     def _wrap(self, action):
         def handle(request: Request) -> Response:
             headers = {**self.emulator.call_limit_header(),
@@ -364,10 +439,10 @@ class RestHandlers:
             if request.params["version"] not in SUPPORTED_VERSIONS:
                 return Response.json(404, {"errors": "Not Found"}, headers)
             try:
-                status, body = action(RestApi(self.emulator), request)
+                status, body, *extra = action(RestApi(self.emulator), request)
             except RestError as error:
                 return Response.json(error.status, {"errors": error.errors}, headers)
-            return Response.json(status, body, headers)
+            return Response.json(status, body, {**headers, **(extra[0] if extra else {})})
         return handle
 
 

@@ -144,6 +144,8 @@ class RestApi:
         cents, parent_id = self._transactions(order, refund.get("transactions") or [])
         recorded = self.store.record_refund(order, note=refund.get("note"), line_refunds=line_refunds,
                                             refund_cents=cents, parent_id=parent_id)
+        for transaction in recorded["transactions"]:  # the money leaves the Payments balance
+            self.emulator.payments.refund(order, transaction)
         self._restock(line_refunds)
         self.emulator.send_webhook_topic("refunds/create", recorded)
         return recorded

@@ -119,6 +119,7 @@ class ShopifyStore:
         self.refunds: dict[int, dict] = {}
         self.order_numbers = itertools.count(1001)
         self.idempotent_results: dict[str, tuple[str, dict]] = {}
+        self.clock: datetime | None = None  # a backdated control call's moment, else now
         if seed:
             self._seed()
 
@@ -219,13 +220,14 @@ class ShopifyStore:
         return short
 
     def place_order(self, location_id: int, lines: list[tuple[dict, int]], customer: dict | None,
-                    *, tax_rate: Decimal | None = None, discount: int = 0) -> dict:
+                    *, tax_rate: Decimal | None = None, discount: int = 0,
+                    created: datetime | None = None) -> dict:
         """A paid storefront order: committed stock leaves `available`, `on_hand` stays
         until fulfilment (Shopify's committed quantity). A `discount` (cents, a code) is
         spread over the lines (`discount_allocations`); `tax_rate` (0.08875) taxes what
         each line costs after it (`tax_lines`); `subtotal_price` is after discounts,
         before tax, as in SHOP-PY's order fixture."""
-        created = now()
+        created = created or now()
         order_id = self.ids.next()
         number = next(self.order_numbers)
         line_items = [self._line_item(variant, quantity) for variant, quantity in lines]
@@ -317,7 +319,7 @@ class ShopifyStore:
     def record_refund(self, order: dict, *, note: str | None, line_refunds: list[dict],
                       refund_cents: int, parent_id: int | None) -> dict:
         """Store a validated refund: its lines, its money transaction, and the order's status."""
-        created = now()
+        created = self.clock or now()
         refund_id = self.ids.next()
         transactions = []
         if refund_cents:

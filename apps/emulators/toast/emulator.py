@@ -37,8 +37,10 @@ from apps.emulators.base import (
     format_retry_after,
     order_state_request,
 )
+from apps.emulators.settlement import optional_instant
 
 from . import signatures
+from .deposits import DepositsMixin
 from .menu import (
     OUT_OF_STOCK,
     QUANTITY,
@@ -118,7 +120,7 @@ class RateBuckets:
     menus: TokenBucket
 
 
-class ToastEmulator(Emulator):
+class ToastEmulator(DepositsMixin, Emulator):
     platform = "toast"
 
     webhook_max_attempts = 3  # Toast: the first send and two retries (5 and 10 min later)
@@ -174,6 +176,7 @@ class ToastEmulator(Emulator):
             restaurant = build_restaurant(code, seeded_at=now)
             self.restaurants[restaurant.guid] = restaurant
             self.used_external_ids[restaurant.guid] = set()
+        self.reset_money()
 
     def snapshot(self) -> dict:
         return {
@@ -187,10 +190,12 @@ class ToastEmulator(Emulator):
             },
             "payments": [
                 {"id": p["guid"], "order_id": o.doc["guid"], "type": p["type"],
-                 "amount": to_cents(p["amount"])}
+                 "amount": to_cents(p["amount"]), "tip": to_cents(p["tipAmount"]),
+                 "fee": to_cents(p["originalProcessingFee"] or 0),
+                 "paid_business_date": p["paidBusinessDate"]}
                 for o in self.orders.values() for c in o.doc["checks"] for p in c["payments"]
             ],
-            "payouts": [],
+            **self.money_snapshot(),
             "auth": {"logins": self.logins, "tokens": len(self.tokens)},
         }
 
@@ -223,6 +228,9 @@ class ToastEmulator(Emulator):
             ("POST", r"/orders/v2/orders", self.post_order),
             ("POST", r"/orders/v2/prices", self.post_prices),
             ("GET", r"/orders/v2/ordersBulk", self.get_orders_bulk),
+            ("GET", r"/orders/v2/payments", self.list_payment_guids),
+            ("GET", rf"/orders/v2/payments/{guid}", self.get_payment),
+            ("GET", rf"/restaurants/v1/restaurants/{guid}", self.get_restaurant),
             ("GET", rf"/orders/v2/orders/{guid}", self.get_order),
             ("POST", rf"/orders/v2/orders/{guid}/void", self.void_order),
             ("GET", r"/stock/v1/inventory", self.get_inventory),
@@ -391,14 +399,15 @@ class ToastEmulator(Emulator):
 
     def _create_order(self, restaurant: Restaurant, body: dict, *, source: str, store: bool,
                       approval_status: str, tender: str | None = None, tip: int = 0,
-                      tax_percentage: Decimal | None = None, discount: int = 0) -> dict:
+                      tax_percentage: Decimal | None = None, discount: int = 0,
+                      created: datetime | None = None) -> dict:
         dining_option = validate_order(restaurant, body, max_checks=self.max_checks)
         checks = [price_selections(restaurant, check, f"checks[{index}]")
                   for index, check in enumerate(body["checks"])]
         if store:
             self._claim_external_ids(restaurant, external_ids(body, checks))
         ctx = OrderContext(restaurant=restaurant, dining_option=dining_option,
-                           now=datetime.now(UTC), source=source,
+                           now=created or datetime.now(UTC), source=source,
                            approval_status=approval_status)
         doc = order_document(ctx, body, checks, lambda: str(next(self.display_numbers)))
         if discount:
@@ -475,6 +484,44 @@ class ToastEmulator(Emulator):
         # [unverified] the range is matched against the order's last modification.
         low, high = _parse_toast_time(start), _parse_toast_time(end)
         return [o for o in orders if low <= o.modified <= high]
+
+    def list_payment_guids(self, request: Request) -> Response:
+        """TOAST-ORD `GET /orders/v2/payments`: the GUIDs of the restaurant's payments paid,
+        refunded or voided on one business date (exactly one of the three parameters)."""
+        given = {name: request.arg(name) for name in
+                 ("paidBusinessDate", "refundBusinessDate", "voidBusinessDate") if request.arg(name)}
+        if len(given) != 1:
+            return toast_error(400, "Give exactly one of paidBusinessDate, refundBusinessDate, "
+                                    "voidBusinessDate")
+        (name, value), = given.items()
+        if len(value) != 8 or not value.isdigit():
+            return toast_error(400, f"{name} must be yyyyMMdd", field_name=name)
+        return Response.json(200, [p["guid"] for p in self._payments(request)
+                                   if _payment_date(p, name) == int(value)])
+
+    def get_payment(self, request: Request) -> Response:
+        payment = next((p for p in self._payments(request) if p["guid"] == request.params["guid"]), None)
+        if payment is None:
+            return toast_error(404, f"Payment {request.params['guid']} not found")
+        return Response.json(200, payment)
+
+    def _payments(self, request: Request) -> list[dict]:
+        restaurant_guid = request.headers[RESTAURANT_HEADER]
+        return [p for o in self.orders.values() if o.restaurant_guid == restaurant_guid
+                for c in o.doc["checks"] for p in c["payments"]]
+
+    def get_restaurant(self, request: Request) -> Response:
+        """TOAST-RST restaurant: `general.timeZone` and `general.closeoutHour` set the
+        business date (PLATFORM_MONEY §5)."""
+        restaurant = self.restaurants.get(request.params["guid"])
+        if restaurant is None or restaurant.guid != request.headers[RESTAURANT_HEADER]:
+            return toast_error(404, f"Restaurant {request.params['guid']} not found")
+        return Response.json(200, {
+            "guid": restaurant.guid,
+            "general": {"name": restaurant.name, "locationName": restaurant.name,
+                        "locationCode": restaurant.code, "timeZone": restaurant.timezone,
+                        "closeoutHour": restaurant.closeout_hour, "currencyCode": "USD"},
+        })
 
     def void_order(self, request: Request) -> Response:
         order = self._order_for(request)
@@ -618,9 +665,10 @@ class ToastEmulator(Emulator):
                                      source="In Store", store=True,
                                      approval_status="APPROVED", tender=tender.get("type", "card"),
                                      tip=sale_tip(tender), tax_percentage=sale_tax(body),
-                                     discount=sale_discount(body))
+                                     discount=sale_discount(body), created=optional_instant(body))
         except OrderRejected as exc:
             raise ControlError(exc.message) from exc
+        self.record_card_payments(restaurant.guid, doc)
         return {"accepted": True, "order_id": doc["guid"]}
 
     def set_stock(self, body: dict) -> dict:
@@ -662,7 +710,9 @@ class ToastEmulator(Emulator):
             now = datetime.now(UTC)
             ctx = OrderContext(restaurant=restaurant, dining_option={}, now=now, source="In Store",
                                approval_status="APPROVED")
-            register_payment(ctx, order.doc, "card")
+            register_payment(ctx, order.doc, "card",
+                             fee=self.card_fee if self.card_fee_after_capture else None)
+            self.record_card_payments(restaurant.guid, order.doc)
             order.doc["modifiedDate"] = toast_time(now)
             order.modified = now
         else:
@@ -680,14 +730,23 @@ class ToastEmulator(Emulator):
         order = self.orders.get(body.get("order_id"))
         if order is None:
             raise ControlError(f"unknown order {body.get('order_id')!r}", 404)
-        now = datetime.now(UTC)
+        now = optional_instant(body) or datetime.now(UTC)  # a refund may be backdated
         restaurant = self.restaurants[order.restaurant_guid]
         refund_id = refund_payment(restaurant, order.doc, body.get("amount"), now)
+        self.record_card_refund(restaurant.guid, order.doc, body["amount"])
         order.modified = now
         refund = {"id": refund_id, "order_id": order.doc["guid"], "amount": body["amount"],
                   "idempotency_key": None, "lines": body.get("lines") or []}
         self.refunds.append(refund)
         return refund
+
+
+def _payment_date(payment: dict, name: str) -> int | None:
+    if name == "paidBusinessDate":
+        return payment["paidBusinessDate"]
+    if name == "refundBusinessDate":
+        return (payment.get("refund") or {}).get("refundBusinessDate")
+    return (payment.get("voidInfo") or {}).get("voidBusinessDate")
 
 
 def _same(given: str, expected: str) -> bool:

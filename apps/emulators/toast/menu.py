@@ -135,6 +135,7 @@ class Restaurant:
     dining_options: list[dict] = field(default_factory=list)
     stock: dict[str, StockEntry] = field(default_factory=dict)
     last_updated: str = ""
+    closeout_hour: int = 4  # TOAST-RST general.closeoutHour: the business day starts then
 
     def item_by_sku(self, sku: str) -> MenuItem | None:
         return next((i for i in self.items.values() if i.sku == sku), None)
@@ -159,6 +160,7 @@ def build_restaurant(code: str, *, seeded_at: str) -> Restaurant:
     restaurant = Restaurant(
         guid=guid, code=code, name=location["name"], timezone=location["timezone"],
         menu_guid=stable_guid(guid, "menu"), last_updated=seeded_at,
+        closeout_hour=location.get("business_day_starts_at", 4),
     )
     _add_modifier_groups(restaurant)
     _add_items(restaurant)

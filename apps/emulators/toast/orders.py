@@ -71,7 +71,10 @@ def toast_time(moment: datetime) -> str:
 
 
 def business_date(restaurant: Restaurant, moment: datetime) -> int:
-    return int(moment.astimezone(ZoneInfo(restaurant.timezone)).strftime("%Y%m%d"))
+    """`yyyyMMdd` of the restaurant's business day at `moment`: its local date, where the day
+    starts at `closeoutHour` (a 2 AM sale with a 4 AM closeout belongs to the day before)."""
+    local = moment.astimezone(ZoneInfo(restaurant.timezone)) - timedelta(hours=restaurant.closeout_hour)
+    return int(local.strftime("%Y%m%d"))
 
 
 def _cents(value: Decimal) -> int:
