@@ -97,6 +97,7 @@ class Merchant:
     modifier_groups: dict[str, ModifierGroup] = field(default_factory=dict)
     modifiers: dict[str, Modifier] = field(default_factory=dict)
     order_types: dict[str, dict] = field(default_factory=dict)
+    timezone: str = "America/Chicago"  # MerchantProperties.timezone
 
     def item_by_sku(self, sku) -> Item | None:
         return next((i for i in self.items.values() if i.sku == sku), None)
@@ -105,7 +106,7 @@ class Merchant:
 def build_merchant(code: str) -> Merchant:
     location = next(loc for loc in demo_data.LOCATIONS if loc["code"] == code)
     merchant = Merchant(id=platform_location_id("clover", code), code=code,
-                        name=location["name"])
+                        name=location["name"], timezone=location["timezone"])
     groups_by_code = _add_modifier_groups(merchant)
     _add_items(merchant, groups_by_code)
     merchant.order_types = {

@@ -31,6 +31,7 @@ from apps.emulators.base import (
     format_retry_after,
     order_state_request,
 )
+from apps.emulators.settlement import optional_instant
 
 from . import signatures
 from .data import (
@@ -48,6 +49,7 @@ from .data import (
     parse_page,
     plain_number,
 )
+from .deposits import DepositsMixin
 from .orders import (
     MAX_LINE_ITEMS,
     Order,
@@ -78,7 +80,7 @@ def clover_error(status: int, message: str, headers: dict | None = None) -> Resp
     return Response.json(status, {"message": message}, headers)
 
 
-class CloverEmulator(Emulator):
+class CloverEmulator(DepositsMixin, Emulator):
     platform = "clover"
 
     requests_per_second = 16  # per token
@@ -116,6 +118,7 @@ class CloverEmulator(Emulator):
         for code in SEEDED_MERCHANTS if seed else ():
             merchant = build_merchant(code)
             self.merchants[merchant.id] = merchant
+        self.reset_money()
 
     def snapshot(self) -> dict:
         return {
@@ -127,9 +130,10 @@ class CloverEmulator(Emulator):
                          for i in m.items.values()}
                 for m in self.merchants.values()
             },
-            "payments": [{"id": p["id"], "order_id": o.id, "amount": p["amount"]}
+            "payments": [{"id": p["id"], "order_id": o.id, "amount": p["amount"],
+                          "tip": p["tipAmount"], "created_time": p["createdTime"]}
                          for o in self.orders.values() for p in o.payments],
-            "payouts": [],
+            **self.money_snapshot(),
         }
 
     def _order_summary(self, order: Order) -> dict:
@@ -502,6 +506,9 @@ class CloverEmulator(Emulator):
         """A sale at the Clover register: paid, locked, accepted even past zero stock."""
         merchant = self._merchant_named(body.get("location"))
         order = self._new_order(merchant, "register")
+        backdated = optional_instant(body)
+        if backdated is not None:  # a sale rung on an earlier day
+            order.created = order.modified = int(backdated.timestamp() * 1000)
         try:
             order.line_items = [
                 build_line_item(merchant, line, order.id, order.created, "line")
@@ -517,6 +524,7 @@ class CloverEmulator(Emulator):
         order.payments.append(_payment(order, tender.get("type", "card"), tip=sale_tip(tender), tax=tax,
                                        amount_includes_tip=self.payment_amount_includes_tip))
         order.customers = sale_customers(body.get("customer"), order.created)
+        self.record_card_payment(merchant.id, order.payments[-1])
         self.orders[order.id] = order
         events = self._take_stock(merchant, order.line_items)
         self._notify(merchant, [(f"O:{order.id}", "CREATE"), *events], from_api=False)
@@ -556,6 +564,7 @@ class CloverEmulator(Emulator):
         if order.state == "locked" or order.payment_state not in (None, "OPEN"):
             raise ControlError(f"order {order_id} is already paid", 409)
         order.payments.append(_payment(order, "card"))
+        self.record_card_payment(order.merchant_id, order.payments[-1])
         order.state, order.payment_state, order.modified = "locked", "PAID", now_ms()
         self._notify(self.merchants[order.merchant_id], [(f"O:{order.id}", "UPDATE")], from_api=False)
         return {"order_id": order_id, "state": order.state, "paymentState": order.payment_state}
@@ -575,8 +584,10 @@ class CloverEmulator(Emulator):
         refunded = sum(r["amount"] for r in order.refunds)
         if not _is_int(amount) or amount <= 0 or amount > paid - refunded:
             raise ControlError(f"amount must be 1..{paid - refunded} cents")
-        refund = _refund(order, amount)
+        backdated = optional_instant(body)
+        refund = _refund(order, amount, int(backdated.timestamp() * 1000) if backdated else None)
         order.refunds.append(refund)
+        self.record_card_refund(order.merchant_id, order.payments[0], refund)
         _mark_refunded(self.merchants[order.merchant_id], order, body.get("lines") or [])
         order.payment_state = "REFUNDED" if refunded + amount >= paid else "PARTIALLY_REFUNDED"
         order.modified = now_ms()
@@ -665,11 +676,13 @@ def _payment(order: Order, tender: str, *, tip: int = 0, tax: int = 0,
         "tender": {"id": new_id(), "label": "Credit Card" if card else "Cash",
                    "labelKey": "com.clover.tender.credit_card" if card
                    else "com.clover.tender.cash"},
+        **({"cardTransaction": {"cardType": "VISA", "entryType": "EMV_CONTACT", "first6": "411111",
+                                "last4": "1111", "type": "AUTH", "state": "CLOSED"}} if card else {}),
     }
 
 
-def _refund(order: Order, amount: int) -> dict:
-    stamp = now_ms()
+def _refund(order: Order, amount: int, stamp: int | None = None) -> dict:
+    stamp = stamp or now_ms()
     return {"id": new_id(), "orderRef": {"id": order.id},
             "payment": {"id": order.payments[0]["id"]}, "amount": amount, "taxAmount": 0,
             "tipAmount": 0, "createdTime": stamp, "clientCreatedTime": stamp}
