@@ -107,7 +107,7 @@ def daily_cutoff_schedule(zone_of: Callable[[str], str], hour: int | Callable[[s
     """Windows from one local cut-off to the next (Square: 5 PM Pacific; Toast: each
     restaurant's closeout hour in its zone; `hour` may be a function of the location). The
     window is named by the local date it ends on, and paid `pay_date(end, location)`
-    (default: the next weekday after the cut-off's date)."""
+    (default: the next weekday after the window's last day)."""
     hour_of = hour if callable(hour) else (lambda _location: hour)
 
     def window(location: str, moment: datetime) -> Window:
@@ -118,7 +118,10 @@ def daily_cutoff_schedule(zone_of: Callable[[str], str], hour: int | Callable[[s
             local_day += timedelta(days=1)
             end = local_cutoff(local_day, hour, minute, zone)
         start = local_cutoff(local_day - timedelta(days=1), hour, minute, zone)
-        paid_on = pay_date(end, location) if pay_date else next_weekday(local_day)
+        # Paid the weekday after the window's last day (a midnight cut-off's window is the
+        # day before the one it ends on).
+        last_day = (end - timedelta(microseconds=1)).astimezone(ZoneInfo(zone)).date()
+        paid_on = pay_date(end, location) if pay_date else next_weekday(last_day)
         return Window(key=local_day, start=start, end=end, paid_on=paid_on)
 
     return Schedule(window=window)
