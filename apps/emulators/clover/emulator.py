@@ -71,6 +71,8 @@ SEEDED_MERCHANTS = ("CHI",)
 ITEM_FILTERS = {"id": str, "name": str, "sku": str, "code": str, "price": int,
                 "available": bool, "hidden": bool, "modifiedTime": int,
                 "itemStock.quantity": float}
+MONEY_FILTERS = {"createdTime": int, "modifiedTime": int, "clientCreatedTime": int}
+PAYMENTS_WINDOW_MS = 90 * 24 * 3600 * 1000  # Clover returns at most the last 90 days
 ORDER_FILTERS = {"id": str, "title": str, "note": str, "state": str, "paymentState": str,
                  "total": int, "createdTime": int, "modifiedTime": int,
                  "clientCreatedTime": int}
@@ -172,6 +174,8 @@ class CloverEmulator(DepositsMixin, Emulator):
             ("POST", rf"{base}/orders/{one}", self.update_order),
             ("DELETE", rf"{base}/orders/{one}", self.delete_order),
             ("POST", rf"{base}/orders/{one}/line_items", self.add_line_item),
+            ("GET", rf"{base}/payments", self.list_payments),
+            ("GET", rf"{base}/refunds", self.list_refunds),
         ]
 
     # -- auth, limits, error shapes --------------------------------------------------------------
@@ -493,6 +497,42 @@ class CloverEmulator(DepositsMixin, Emulator):
             "elements": [order_document(o, expand, base) for o in found[offset:offset + limit]],
             "href": f"{base}/v3/merchants/{merchant.id}/orders?limit={limit}",
         })
+
+    def list_payments(self, request: Request) -> Response:
+        """`GET /v3/merchants/{mId}/payments` (PLATFORM_MONEY §1.3): filters on createdTime
+        and modifiedTime (epoch ms), limit/offset; without a createdTime filter only the
+        last 90 days, as Clover caps it."""
+        return self._money_list(request, "payments",
+                                lambda o: [(p, {"createdTime": p["createdTime"],
+                                                "modifiedTime": p["modifiedTime"],
+                                                "clientCreatedTime": p["clientCreatedTime"]})
+                                           for p in o.payments])
+
+    def list_refunds(self, request: Request) -> Response:
+        """`GET /v3/merchants/{mId}/refunds` (§2.3; the createdTime filter is [unverified])."""
+        return self._money_list(request, "refunds",
+                                lambda o: [({**r, "payment": dict(r["payment"])},
+                                            {"createdTime": r["createdTime"],
+                                             "clientCreatedTime": r["clientCreatedTime"]})
+                                           for r in o.refunds])
+
+    def _money_list(self, request: Request, name: str, rows_of) -> Response:
+        merchant = self._merchant(request)
+        filters = request.query.get("filter", [])
+        try:
+            matches = parse_filters(filters, MONEY_FILTERS)
+            limit, offset = parse_page(request.arg("limit"), request.arg("offset"))
+        except BadQuery as exc:
+            return clover_error(400, str(exc))
+        oldest = 0 if any(f.strip().startswith("createdTime") for f in filters) \
+            else now_ms() - PAYMENTS_WINDOW_MS
+        found = [doc for o in self.orders.values() if o.merchant_id == merchant.id
+                 for doc, fields in rows_of(o)
+                 if fields["createdTime"] >= oldest and matches(fields.get)]
+        found.sort(key=lambda doc: (doc["createdTime"], doc["id"]), reverse=self.list_newest_first)
+        base = self._base_url(request)
+        return Response.json(200, {"elements": found[offset:offset + limit],
+                                   "href": f"{base}/v3/merchants/{merchant.id}/{name}?limit={limit}"})
 
     # -- control API -----------------------------------------------------------------------------
 
