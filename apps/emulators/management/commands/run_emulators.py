@@ -3,7 +3,9 @@
 Prints one line per emulator, `<platform> http://127.0.0.1:<port>`, then serves until
 SIGINT/SIGTERM. Ports: `--<platform>-port`, else `<PLATFORM>_EMULATOR_PORT`, else
 dev_credentials.DEFAULT_PORTS. Webhooks go to `--concord-url`, else `CONCORD_PUBLIC_URL`,
-else dev_credentials.CONCORD_URL.
+else dev_credentials.CONCORD_URL. Every `--settle-every` seconds (default 60; 0: never)
+each emulator settles its money through the present, so payouts and deposits appear at the
+platforms' cut-offs as the demo runs (`POST /__emulator/settle` does it on demand).
 """
 
 from __future__ import annotations
@@ -12,6 +14,8 @@ import os
 import signal
 import sys
 import threading
+import time
+from datetime import UTC, datetime
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -31,6 +35,8 @@ class Command(BaseCommand):
             parser.add_argument(f"--{platform}-port", type=int, default=None, dest=f"{platform}_port")
         parser.add_argument("--only", default=None, help="comma-separated platforms, e.g. square,toast")
         parser.add_argument("--no-seed", action="store_true", help="start empty, without the demo merchant")
+        parser.add_argument("--settle-every", type=float, default=60.0,
+                            help="seconds between settling payouts and deposits (0: never)")
 
     def handle(self, *args, **options):
         platforms = self._platforms(options["only"])
@@ -52,7 +58,7 @@ class Command(BaseCommand):
                 self.stdout.flush()
             if not running:
                 raise CommandError("no emulator could be started")
-            _wait_for_signal()
+            _wait_for_signal(lambda: _settle(running), options["settle_every"])
         finally:
             for served in running:
                 served.shutdown()
@@ -88,7 +94,13 @@ class Command(BaseCommand):
         return DEFAULT_PORTS[platform]
 
 
-def _wait_for_signal() -> None:
+def _settle(running) -> None:
+    through = datetime.now(UTC).isoformat()
+    for served in running:
+        served.emulator.call("POST", "/__emulator/settle", body={"through": through})
+
+
+def _wait_for_signal(every_tick=None, tick_s: float = 0) -> None:
     stop = threading.Event()
 
     def request_stop(signum, frame):
@@ -96,6 +108,9 @@ def _wait_for_signal() -> None:
 
     signal.signal(signal.SIGINT, request_stop)
     signal.signal(signal.SIGTERM, request_stop)
+    last = time.monotonic()
     while not stop.wait(timeout=1.0):
-        pass
+        if every_tick is not None and tick_s > 0 and time.monotonic() - last >= tick_s:
+            last = time.monotonic()
+            every_tick()
     sys.stdout.flush()
