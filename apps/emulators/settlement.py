@@ -189,11 +189,13 @@ class Book:
         self.schedule = schedule
         self.new_id = new_id
         self.movements: list[Movement] = []
+        self.by_id: dict[str, Movement] = {}
         self.batches: list[Batch] = []
         self.settled: set[tuple[str, date]] = set()
 
     def record(self, movement: Movement) -> Movement:
         self.movements.append(movement)
+        self.by_id[movement.id] = movement
         return movement
 
     def window_of(self, movement: Movement) -> Window:
@@ -226,9 +228,6 @@ class Book:
             self.batches.append(batch)
             created.append(batch)
         return created
-
-    def batch(self, batch_id: str) -> Batch | None:
-        return next((b for b in self.batches if b.id == batch_id), None)
 
     def pending(self) -> list[Movement]:
         return [m for m in self.movements if m.batch_id is None]

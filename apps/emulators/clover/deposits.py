@@ -72,7 +72,7 @@ class DepositsMixin:
             refs={"card_type": payment.get("cardTransaction", {}).get("cardType", "VISA")}))
 
     def record_card_refund(self, merchant_id: str, payment: dict, refund: dict) -> None:
-        charge = next((m for m in self.book.movements if m.id == payment["id"]), None)
+        charge = self.book.by_id.get(payment["id"])
         if charge is None:
             return  # cash: nothing was deposited
         fee = -returned_fee(charge.fee, charge.gross, refund["amount"]) if self.refund_returns_fee else 0

@@ -56,6 +56,8 @@ class PaymentsAccount:
         self.next_id = next_id
         self.book = Book(weekday_payout_schedule(), lambda: str(next_id()))
         self.rows: dict[str, dict] = {}  # movement id -> its balance transaction
+        self.rows_by_payout: dict[int, list[dict]] = {}
+        self.charges: dict[int, Movement] = {}  # order id -> its charge
         self.payouts: dict[int, dict] = {}
 
     # -- money in and out ------------------------------------------------------------------
@@ -64,8 +66,10 @@ class PaymentsAccount:
         amount = cents_of(transaction["amount"])
         fee = (card_fee(amount, bps=self.in_person_fee_bps, fixed=self.in_person_fee_fixed)
                if in_person else card_fee(amount, bps=self.fee_bps, fixed=self.fee_fixed))
-        return self._record("charge", order, transaction, amount, fee, source_type="charge",
-                            source_id=transaction["id"])
+        charge = self._record("charge", order, transaction, amount, fee, source_type="charge",
+                              source_id=transaction["id"])
+        self.charges[order["id"]] = charge
+        return charge
 
     def refund(self, order: dict, transaction: dict) -> Movement:
         amount = cents_of(transaction["amount"])
@@ -91,8 +95,7 @@ class PaymentsAccount:
                             source_id=self.next_id())
 
     def _charge_of(self, order_id: int) -> Movement | None:
-        return next((m for m in self.book.movements
-                     if m.kind == "charge" and m.refs.get("order_id") == order_id), None)
+        return self.charges.get(order_id)
 
     def _record(self, kind: str, order: dict | None, transaction: dict, gross: int, fee: int, *,
                 source_type: str, source_id) -> Movement:
@@ -139,8 +142,10 @@ class PaymentsAccount:
                   "currency": CURRENCY, "amount": decimal_text(batch.amount),
                   "summary": dict(sorted(summary.items()))}
         self.payouts[payout_id] = payout
+        own = self.rows_by_payout[payout_id] = []
         for movement in batch.movements:
             self.rows[movement.id]["payout_id"] = payout_id
+            own.append(self.rows[movement.id])
         leg = self.next_id()
         self.rows[f"payout:{payout_id}"] = {
             "id": leg, "type": "payout", "test": False, "payout_id": payout_id,
@@ -150,14 +155,14 @@ class PaymentsAccount:
             "source_order_transaction_id": None, "processed_at": rest_time(batch.window.end),
             "adjustment_order_transactions": None,
         }
+        own.append(self.rows[f"payout:{payout_id}"])
         self._set_status(payout, "scheduled")
         return payout
 
     def _set_status(self, payout: dict, status: str) -> None:
         payout["status"] = status
-        for row in self.rows.values():
-            if row["payout_id"] == payout["id"]:
-                row["payout_status"] = status
+        for row in self.rows_by_payout[payout["id"]]:
+            row["payout_status"] = status
 
     # -- REST reads ------------------------------------------------------------------------
 
@@ -184,8 +189,7 @@ class PaymentsAccount:
     def snapshot(self) -> dict:
         return {"payouts": [{"id": p["id"], "status": p["status"], "date": p["date"],
                              "amount": cents_of(p["amount"]),
-                             "transactions": sum(1 for r in self.rows.values()
-                                                 if r["payout_id"] == p["id"] and r["type"] != "payout")}
+                             "transactions": len(self.rows_by_payout[p["id"]]) - 1}
                             for p in self.payouts.values()],
                 "balance_transactions": len(self.rows)}
 

@@ -83,10 +83,9 @@ class DepositsMixin:
     # -- recording money ---------------------------------------------------------------------
 
     def record_card_payments(self, restaurant_guid: str, order: dict) -> None:
-        recorded = {m.id for m in self.book.movements}
         for check in order["checks"]:
             for payment in check["payments"]:
-                if payment["type"] != "CREDIT" or payment["guid"] in recorded:
+                if payment["type"] != "CREDIT" or payment["guid"] in self.book.by_id:
                     continue
                 gross = _cents(payment["amount"]) + _cents(payment["tipAmount"])
                 self.book.record(Movement(
