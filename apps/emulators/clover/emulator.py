@@ -6,7 +6,8 @@ from in-memory state seeded with the demo's Chicago merchant. Every call needs
 per token; a 429 names the limit in `X-RateLimit-tokenLimit` or
 `X-RateLimit-tokenConcurrentLimit`, and concurrency 429s carry `retry-after`. Webhooks
 carry ids only (`{"appId", "merchants": {mId: [{objectId, type, ts}]}}`) and the static
-`X-Clover-Auth` code.
+`X-Clover-Auth` code. Payments and refunds are listed too (PLATFORM_MONEY §1.3, §2.3);
+card deposits and the deposit report are in deposits.py.
 
 Guesses are class attributes, overridable per instance: `webhooks_for_api_writes`, `restock_on_delete`,
 `stock_change_touches_item`, `list_newest_first`; the error body `{"message": ...}` is

@@ -16,6 +16,8 @@ Served:
   GET  /v2/inventory/{catalog_object_id}
 - POST /v2/refunds (idempotent), GET /v2/refunds/{id}, GET /v2/payments/{id},
   GET /v2/customers/{id}
+- GET /v2/payments, /v2/refunds (lists), /v2/payouts, /v2/payouts/{id},
+  /v2/payouts/{id}/payout-entries, with payout.sent / payout.paid webhooks (payouts.py)
 """
 
 from __future__ import annotations

@@ -6,7 +6,10 @@ in-memory state seeded with the demo's Brooklyn restaurant. Errors are Toast's
 `Toast-Restaurant-External-ID` header; limits are 20 req/s and 10,000 per 15 min per
 restaurant and 1 menu read/s per restaurant, with the `X-Toast-RateLimit-*` headers on
 every answer. Toast has no orders webhook in our facts (Concord polls `ordersBulk`), so
-state changes send only `stock` webhooks, signed with `Toast-Signature`.
+state changes send only `stock` webhooks, signed with `Toast-Signature`. Payments are
+also read by business date (`/orders/v2/payments`, PLATFORM_MONEY §1.4) and the
+restaurant's closeoutHour and timeZone (`/restaurants/v1/restaurants/{guid}`); card
+deposits and the merchant's export files are in deposits.py.
 
 What is a guess is a class attribute, overridable per instance:
 `duplicate_external_id_status`, `restock_on_void`, `max_checks`, `api_approval_status`,
