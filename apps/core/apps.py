@@ -11,8 +11,11 @@ class CoreConfig(AppConfig):
 
         from apps.core.api_auth import KEYS_GENERATION
         from apps.core.cache import bump_generation
+        from apps.core.integer_params import register_fitting_integer_dumpers
         from apps.core.models import ApiClient
         from apps.core.sign_in import on_sign_in_failed, on_signed_in
+
+        register_fitting_integer_dumpers()
 
         user_login_failed.connect(on_sign_in_failed, dispatch_uid="count-sign-in-failures")
         user_logged_in.connect(on_signed_in, dispatch_uid="forget-sign-in-failures")

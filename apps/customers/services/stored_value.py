@@ -21,6 +21,8 @@ from apps.customers.models import StoredValueAccount, StoredValueEntry
 # No 0/O or 1/I: a code is read aloud at a register and typed by hand.
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"
 CODE_LENGTH = 16
+# A balance is a bigint column: a load beyond it could never be stored.
+MAX_BALANCE = 2**63 - 1
 
 
 def normalize_gift_card_code(raw: str) -> str:
@@ -157,6 +159,9 @@ def _require_amount(amount: int, currency: str) -> None:
         raise ValidationFailed(f"Unsupported currency {currency!r}.", field="currency") from None
     if isinstance(amount, bool) or not isinstance(amount, int) or amount <= 0:
         raise ValidationFailed("Load a positive amount in minor units.", field="amount")
+    if amount > MAX_BALANCE:
+        raise ValidationFailed(f"A balance holds at most {MAX_BALANCE} minor units.", field="amount",
+                               extra={"code": "max_value"})
 
 
 def _new_code() -> str:
