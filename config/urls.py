@@ -22,6 +22,7 @@ from apps.orders.api import (
     OrderFulfillApi,
     OrderReadyApi,
 )
+from apps.reports.api import ChannelReportApi
 from apps.returns.api import OrderRefundsApi, RefundDetailApi
 
 api_v1 = [
@@ -42,6 +43,7 @@ api_v1 = [
          name="api-customer-merge-undo"),
     path("api/v1/gift-cards", GiftCardIssueApi.as_view(), name="api-gift-cards"),
     path("api/v1/gift-cards/<str:code>", GiftCardDetailApi.as_view(), name="api-gift-card"),
+    path("api/v1/reports/channels", ChannelReportApi.as_view(), name="api-reports-channels"),
 ]
 
 urlpatterns = [

@@ -1,0 +1,8 @@
+"""django-q2 entry points of the finance reports: thin, each safe to run twice."""
+
+from apps.reports.rollup import refresh_channel_rollup
+
+
+def refresh_channel_rollup_task() -> int:
+    """Every minute (a schedule): recompute the channel rollup's touched business days."""
+    return refresh_channel_rollup()
