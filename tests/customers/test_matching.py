@@ -115,3 +115,15 @@ def test_identifiers_are_unique_in_the_database():
             model.objects.create(customer=other, **values)
     assert identifiers(other) == ([], [], [])
     assert customer.emails.count() == 1
+
+
+def test_in_an_orders_transaction_a_known_customer_takes_one_query_and_a_new_one_three(
+        django_assert_num_queries):
+    known = match_customer(name="Ana", email="ana@example.com")
+
+    with transaction.atomic():
+        with django_assert_num_queries(1):  # the email with its customer
+            assert match_customer(name="Ana", email="ANA@example.com").pk == known.pk
+        with django_assert_num_queries(3):  # no match, the customer, its email; no savepoint
+            new = match_customer(name="Bo", email="bo@example.com")
+    assert identifiers(new) == (["bo@example.com"], [], [])

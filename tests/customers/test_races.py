@@ -2,6 +2,7 @@
 
 import pytest
 
+from apps.core.models import ExceptionItem
 from apps.customers.exceptions import InsufficientBalance
 from apps.customers.models import Customer, CustomerEmail, LoyaltyAccount, LoyaltyEntry, StoredValueAccount
 from apps.customers.selectors import loyalty_ledger_mismatches, stored_value_ledger_mismatches
@@ -60,3 +61,16 @@ def test_orders_racing_with_one_new_email_make_one_customer():
     assert len(set(results)) == 1
     assert Customer.objects.count() == 1
     assert CustomerEmail.objects.get().customer_id == results[0]
+
+
+def test_orders_racing_with_one_new_phone_and_their_own_emails_make_one_customer_with_every_email():
+    # Each order first creates its customer and its own email; only one gets the phone,
+    # so the others take back their customer and email and match the winner.
+    results = run_concurrently(6, lambda i: match_customer(
+        name=f"Ana {i}", email=f"ana{i}@example.com", phone="+15105550123").pk)
+
+    assert len(set(results)) == 1
+    assert Customer.objects.count() == 1
+    assert sorted(CustomerEmail.objects.filter(customer_id=results[0]).values_list("email", flat=True)) \
+        == [f"ana{i}@example.com" for i in range(6)]
+    assert not ExceptionItem.objects.exists()

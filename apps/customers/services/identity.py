@@ -2,16 +2,19 @@
 
 An inbound order is matched by the platform's customer id, then the email, then the phone.
 Each identifier is a unique row, so the database holds "one identifier, one customer";
-a racing insert of the same identifier fails and the match runs again, finding the
-winner. Identifiers that point to two different customers are never merged here: a
-`possible_duplicate_customer` exception shows both, and the best match is used.
+a racing insert of the same identifier inserts nothing (ON CONFLICT DO NOTHING: no error,
+so no savepoint around it), what this attempt wrote is taken back and the match runs
+again, finding the winner. Identifiers that point to two different customers are never
+merged here: a `possible_duplicate_customer` exception shows both, and the best match is
+used.
 """
 
 from __future__ import annotations
 
 import phonenumbers
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 
 from apps.core.enums import ExceptionKind
 from apps.core.errors import ValidationFailed
@@ -61,15 +64,14 @@ def match_customer(*, name: str = "", email: str = "", phone: str = "", platform
     )
     if not (incoming.email or incoming.phone or incoming.platform_customer_id):
         return None
-    for attempt in range(MATCH_ATTEMPTS):
-        try:
-            with transaction.atomic():
-                return _match_once(incoming)
-        except IntegrityError:
-            # Another order inserted one of these identifiers first; match again.
-            if attempt == MATCH_ATTEMPTS - 1:
-                raise
-    raise AssertionError("unreachable")
+    for _attempt in range(MATCH_ATTEMPTS):
+        # savepoint=False: inside an order's transaction this costs no round trip; alone,
+        # a customer and its identifiers still commit together.
+        with transaction.atomic(savepoint=False):
+            customer = _match_once(incoming)
+        if customer is not None:
+            return customer
+    raise IntegrityError("Customer identifiers kept being taken by concurrent orders.")
 
 
 class _Incoming:
@@ -92,21 +94,24 @@ def _readable_phone(raw: str, region: str | None) -> str:
         return ""
 
 
-def _match_once(incoming: _Incoming) -> Customer:
+def _match_once(incoming: _Incoming) -> Customer | None:
+    """The matched (or new) customer, or None when a concurrent order took one of the
+    identifiers first (nothing of this attempt is left behind)."""
     owners = _owners(incoming)  # in matching order: platform id, email, phone
-    matched = list(dict.fromkeys(owner for owner in owners.values() if owner is not None))
+    matched = {owner.pk: owner for owner in owners.values() if owner is not None}
     if not matched:
         return _create_customer(incoming)
-    customer = Customer.objects.get(pk=matched[0])
-    _attach_missing(customer, incoming, owners)
+    customer = next(iter(matched.values()))
+    if not _attach_missing(customer, incoming, owners):
+        return None
     _fill_blank_contact(customer, incoming)
     if len(matched) > 1:
-        report_possible_duplicate(customer_ids=matched, incoming=incoming.as_dict())
+        report_possible_duplicate(customer_ids=list(matched), incoming=incoming.as_dict())
     return customer
 
 
-def _owners(incoming: _Incoming) -> dict[str, int | None]:
-    owners: dict[str, int | None] = {}
+def _owners(incoming: _Incoming) -> dict[str, Customer | None]:
+    owners: dict[str, Customer | None] = {}
     if incoming.platform_customer_id:
         owners["external_id"] = _live(CustomerExternalId.objects.filter(
             platform=incoming.platform, external_id=incoming.platform_customer_id))
@@ -117,13 +122,16 @@ def _owners(incoming: _Incoming) -> dict[str, int | None]:
     return owners
 
 
-def _live(identifiers) -> int | None:
-    """The live customer an identifier belongs to (a merge moves identifiers to the
-    survivor, so a tombstone should hold none; follow `merged_into` if one does)."""
-    row = identifiers.values("customer_id", "customer__merged_into_id").first()
+def _live(identifiers) -> Customer | None:
+    """The live customer an identifier belongs to, read with it in one query (a merge
+    moves identifiers to the survivor, so a tombstone should hold none; follow
+    `merged_into` if one does)."""
+    row = identifiers.select_related("customer").first()
     if row is None:
         return None
-    return live_customer_id(row["customer_id"]) if row["customer__merged_into_id"] else row["customer_id"]
+    if row.customer.merged_into_id is None:
+        return row.customer
+    return Customer.objects.get(pk=live_customer_id(row.customer_id))
 
 
 def live_customer_id(customer_id: int) -> int:
@@ -138,22 +146,48 @@ def live_customer_id(customer_id: int) -> int:
     return customer_id
 
 
-def _create_customer(incoming: _Incoming) -> Customer:
+def _create_customer(incoming: _Incoming) -> Customer | None:
     customer = Customer.objects.create(name=incoming.name, email=incoming.email, phone=incoming.phone)
-    _attach_missing(customer, incoming, {})
+    if not _attach_missing(customer, incoming, {}):
+        customer.delete()  # its identifiers went with the failed attach: nothing refers to it
+        return None
     return customer
 
 
-def _attach_missing(customer: Customer, incoming: _Incoming, owners: dict) -> None:
-    """Give the customer the identifiers nobody holds yet. A plain INSERT: if another
-    order takes one at the same moment, the unique index refuses it and we match again."""
+def _attach_missing(customer: Customer, incoming: _Incoming, owners: dict) -> bool:
+    """Give the customer the identifiers nobody holds yet. If another order takes one at
+    the same moment, the unique index skips our row: the ones this call added are
+    removed and it returns False, so the caller matches again."""
+    wanted = []
     if incoming.platform_customer_id and owners.get("external_id") is None:
-        CustomerExternalId.objects.create(customer=customer, platform=incoming.platform,
-                                          external_id=incoming.platform_customer_id)
+        wanted.append((CustomerExternalId, {"platform": incoming.platform,
+                                            "external_id": incoming.platform_customer_id}))
     if incoming.email and owners.get("email") is None:
-        CustomerEmail.objects.create(customer=customer, email=incoming.email)
+        wanted.append((CustomerEmail, {"email": incoming.email}))
     if incoming.phone and owners.get("phone") is None:
-        CustomerPhone.objects.create(customer=customer, phone=incoming.phone)
+        wanted.append((CustomerPhone, {"phone": incoming.phone}))
+    added = []
+    for model, values in wanted:
+        row_id = _insert_unless_taken(model, customer_id=customer.pk, **values)
+        if row_id is None:
+            for added_model, added_id in added:
+                added_model.objects.filter(pk=added_id).delete()
+            return False
+        added.append((model, row_id))
+    return True
+
+
+def _insert_unless_taken(model, **values) -> int | None:
+    """INSERT … ON CONFLICT DO NOTHING: the new row's id, or None when the unique index
+    says another customer holds the identifier. No error, so no savepoint is needed."""
+    values["created_at"] = timezone.now()
+    table = model._meta.db_table
+    sql = (f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(['%s'] * len(values))}) "
+           "ON CONFLICT DO NOTHING RETURNING id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, list(values.values()))
+        row = cursor.fetchone()
+    return row[0] if row else None
 
 
 def _fill_blank_contact(customer: Customer, incoming: _Incoming) -> None:
