@@ -74,6 +74,8 @@ class OutboxEvent(models.Model):
             models.Index(
                 fields=["id"], name="outbox_undispatched", condition=Q(dispatched_at__isnull=True)
             ),
+            # An order's timeline reads its changes (the outbox keeps every one).
+            models.Index(fields=["aggregate_type", "aggregate_id"], name="outbox_by_aggregate"),
         ]
 
     def __str__(self):
@@ -140,6 +142,8 @@ class AuditEntry(models.Model):
     class Meta:
         ordering = ["-created_at"]
         verbose_name_plural = "audit entries"
+        # An order's timeline and an exception's history read what people did to it.
+        indexes = [models.Index(fields=["object_type", "object_id"], name="audit_by_object")]
 
     def __str__(self):
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.action} {self.object_type}#{self.object_id}"
