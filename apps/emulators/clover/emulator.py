@@ -549,7 +549,7 @@ class CloverEmulator(DepositsMixin, Emulator):
         order = self._new_order(merchant, "register")
         backdated = optional_instant(body)
         if backdated is not None:  # a sale rung on an earlier day
-            order.created = order.modified = int(backdated.timestamp() * 1000)
+            order.created = int(backdated.timestamp() * 1000)  # modifiedTime stays now, for pollers
         try:
             order.line_items = [
                 build_line_item(merchant, line, order.id, order.created, "line")

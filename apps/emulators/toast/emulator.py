@@ -438,7 +438,8 @@ class ToastEmulator(DepositsMixin, Emulator):
                      checks: list[list[PricedSelection]], now: datetime) -> None:
         selections = [s for check in checks for s in check]
         self.orders[doc["guid"]] = StoredOrder(
-            doc=doc, restaurant_guid=restaurant.guid, created=now, modified=now,
+            # A backdated sale is still a change a poller of ordersBulk must see now.
+            doc=doc, restaurant_guid=restaurant.guid, created=now, modified=max(now, datetime.now(UTC)),
             lines=[(s.item.sku, float(s.quantity)) for s in selections],
         )
         for selection in selections:
@@ -737,7 +738,7 @@ class ToastEmulator(DepositsMixin, Emulator):
         restaurant = self.restaurants[order.restaurant_guid]
         refund_id = refund_payment(restaurant, order.doc, body.get("amount"), now)
         self.record_card_refund(restaurant.guid, order.doc, body["amount"])
-        order.modified = now
+        order.modified = max(now, datetime.now(UTC))  # seen by the next poll, even backdated
         refund = {"id": refund_id, "order_id": order.doc["guid"], "amount": body["amount"],
                   "idempotency_key": None, "lines": body.get("lines") or []}
         self.refunds.append(refund)
