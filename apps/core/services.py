@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -99,6 +100,26 @@ def write_outbox(*, topic: str, aggregate_type: str, aggregate_id: int, payload:
     return OutboxEvent.objects.create(
         topic=topic, aggregate_type=aggregate_type, aggregate_id=aggregate_id, payload=payload
     )
+
+
+_OUTBOX_WITH_AUDIT_SQL = (
+    f"WITH audit AS (INSERT INTO {AuditEntry._meta.db_table} (created_at, actor_client_id, actor_label, "
+    "action, object_type, object_id, data) VALUES (%s, %s, '', %s, %s, %s, '{}'::jsonb)) "
+    f"INSERT INTO {OutboxEvent._meta.db_table} (topic, aggregate_type, aggregate_id, payload, created_at) "
+    "VALUES (%s, %s, %s, %s::jsonb, %s)"
+)
+
+
+def write_outbox_with_audit(*, topic: str, aggregate_type: str, aggregate_id: int, payload: dict,
+                            audit_action: str, actor_client_id: int) -> None:
+    """write_outbox and record_audit (an API client's action on the same object, no data)
+    as one statement: the order path writes both on every order, and each statement is
+    a round trip to the database."""
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(_OUTBOX_WITH_AUDIT_SQL, [
+            now, actor_client_id, audit_action, aggregate_type, str(aggregate_id),
+            topic, aggregate_type, aggregate_id, json.dumps(payload), now])
 
 
 def record_audit(*, action: str, obj=None, object_type: str = "", object_id=None, data=None,

@@ -2,7 +2,7 @@ import json
 
 import pytest
 
-from apps.core.models import IdempotencyRecord, OutboxEvent
+from apps.core.models import AuditEntry, IdempotencyRecord, OutboxEvent
 from apps.inventory.models import StockLevel
 from apps.inventory.services import set_item_86d
 from apps.orders.models import Order
@@ -64,6 +64,11 @@ class TestPlaceOrder:
         assert event.topic == "order.created"
         assert event.aggregate_id == response.json()["id"]
         assert event.payload["variant_ids"] == [shop.burrito.pk]
+        # written in the same statement: the key's audit entry of the order
+        audit = AuditEntry.objects.get(action="order.placed")
+        assert (audit.object_type, audit.object_id, audit.actor_client_id, audit.actor_user_id, audit.data) \
+            == ("Order", str(event.aggregate_id), phone.api_client.pk, None, {})
+        assert audit.created_at == event.created_at
 
     def test_expected_total_mismatch_is_409_price_changed_with_the_current_total(self, shop, phone):
         before = row_counts()

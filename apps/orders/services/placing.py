@@ -10,7 +10,6 @@ from django.utils import timezone
 
 from apps.core import topics
 from apps.core.idempotency import IdempotentResult, run_idempotent
-from apps.core.services import record_audit
 from apps.customers.services import match_customer
 from apps.inventory import services as stock
 from apps.inventory.exceptions import InsufficientStock, ItemUnavailable, StockShortage
@@ -27,7 +26,7 @@ from apps.orders.services.pricing import (
     apply_discounts_and_tax,
     price_lines,
 )
-from apps.orders.services.records import announce, create_lines, order_amounts
+from apps.orders.services.records import announce_with_audit, create_lines, order_amounts
 
 if TYPE_CHECKING:
     from apps.inventory.models import Location
@@ -108,8 +107,7 @@ def _create_reserved_order(*, client, order: OrderInput, location: Location, pri
     if all(tender.status == PaymentStatus.PAID for tender in planned):
         tendering.earn_loyalty(order=record, actor=actor,
                                points_redeemed=sum(tender.points for tender in planned))
-    announce(record, topics.ORDER_CREATED, priced)
-    record_audit(action="order.placed", obj=record, actor_client=client)
+    announce_with_audit(record, topics.ORDER_CREATED, priced, action="order.placed", client_id=client.pk)
     # Last: the stock rows are the contended locks, held for the shortest time.
     stock.reserve_stock(
         requests=[stock.StockRequest(line.variant.level_id, line.quantity) for line in priced],

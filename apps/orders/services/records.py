@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from apps.core import topics
-from apps.core.services import write_outbox
+from apps.core.services import write_outbox, write_outbox_with_audit
 from apps.orders.models import Order, OrderLine
 from apps.orders.services.pricing import OrderTotals, PricedLine
 
@@ -28,11 +28,22 @@ def create_lines(record: Order, priced: list[PricedLine]) -> list[OrderLine]:
 
 
 def announce(record: Order, topic: str, priced: list[PricedLine] | None = None) -> None:
+    write_outbox(topic=topic, aggregate_type="Order", aggregate_id=record.pk,
+                 payload=_payload(record, priced))
+
+
+def announce_with_audit(record: Order, topic: str, priced: list[PricedLine], *, action: str,
+                        client_id: int) -> None:
+    """announce, and the API client's audit entry of `action`, in one statement."""
+    write_outbox_with_audit(topic=topic, aggregate_type="Order", aggregate_id=record.pk,
+                            payload=_payload(record, priced), audit_action=action,
+                            actor_client_id=client_id)
+
+
+def _payload(record: Order, priced: list[PricedLine] | None) -> topics.OrderPayload:
     if priced is None:
         priced_variant_ids = sorted({line.variant_id for line in record.lines.all()})
     else:
         priced_variant_ids = sorted({line.variant.id for line in priced})
-    payload: topics.OrderPayload = {
-        "order_id": record.pk, "channel": record.channel, "location_id": record.location_id,
-        "status": record.status, "source_name": record.source_name, "variant_ids": priced_variant_ids}
-    write_outbox(topic=topic, aggregate_type="Order", aggregate_id=record.pk, payload=payload)
+    return {"order_id": record.pk, "channel": record.channel, "location_id": record.location_id,
+            "status": record.status, "source_name": record.source_name, "variant_ids": priced_variant_ids}
