@@ -30,6 +30,7 @@ from apps.core.openapi import (
 )
 from apps.customers.services import normalize_phone
 from apps.orders import services
+from apps.orders.api_body import order_body_reader
 from apps.orders.enums import FulfillmentType, OrderStatus, TenderType
 from apps.orders.selectors import OrderFilters, get_order, list_order_documents, order_document
 
@@ -185,10 +186,14 @@ class EmptyBody(DomainError):
     code = "malformed_json"
 
 
-def _parse(serializer_class, request):
+read_order_body = order_body_reader(fulfillment_types=API_FULFILLMENT_TYPES, tender_types=API_TENDER_TYPES)
+
+
+def _parse_order(request) -> dict:
     if not int(request.META.get("CONTENT_LENGTH") or 0):
         raise EmptyBody("The body is empty; send the order as a JSON object.")
-    return validated_body(serializer_class, request)
+    data = read_order_body(request.data)
+    return validated_body(OrderCreateInput, request) if data is None else data
 
 
 MONEY = money_schema("Money")
@@ -334,7 +339,7 @@ class OrderCreateApi(APIView):
     def post(self, request):
         require_channel(request, ORDERING_CHANNELS)
         key, request_hash = idempotency_inputs(request)
-        order = _order_input(_parse(OrderCreateInput, request))
+        order = _order_input(_parse_order(request))
         result = services.place_order(client=request.user, order=order, idempotency_key=key,
                                       request_hash=request_hash)
         return idempotent_response(result, location=f"/api/v1/orders/{result.body['id']}")
