@@ -1,4 +1,13 @@
 """Finance: what the processors recorded and paid out, reports and reconciliation."""
 
+# What the processors recorded and paid out, and imported deposit files (finance data).
+from apps.reports.models_processor import (  # noqa: F401
+    DepositImport,
+    DepositRow,
+    Payout,
+    PayoutEntry,
+    ProcessorRecord,
+)
+
 # The channel rollup, its watermark and export jobs (finance reports).
 from apps.reports.models_reports import DailyChannelSales, ExportJob, RollupWatermark  # noqa: F401
