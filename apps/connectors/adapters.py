@@ -64,6 +64,30 @@ class VoidResult:
 
 
 @dataclass(frozen=True)
+class RefundRequest:
+    """Give `amount` of one payment back at the platform that took it, once. `marker` names
+    our refund part in the refund's note or reason, so the refund is recognised when it
+    comes back (by webhook, or read before a retry where the API takes no idempotency key);
+    `idempotency_key` is derived from the part's id."""
+
+    marker: str
+    idempotency_key: str
+    payment_reference: str  # the platform's id of the payment (Square) or sale transaction (Shopify)
+    order_external_id: str  # the platform's id of the order the payment belongs to
+    amount: int
+    currency: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class RefundResult:
+    refund_id: str  # the platform's id of the refund
+    status: str  # "pending" (taken, not settled yet), "completed" or "failed"
+    detail: str = ""
+    already: bool = False  # an earlier attempt made it (found before sending again)
+
+
+@dataclass(frozen=True)
 class PlatformCount:
     quantity: int | None  # None: the platform does not track a count for this item
     available: bool = True
@@ -99,6 +123,12 @@ class BaseAdapter:
         raise NotImplementedError
 
     def push_stock(self, pushes: list[StockPush]) -> list[StockPushResult]:
+        raise NotImplementedError
+
+    def refund_payment(self, request: RefundRequest, *, retrying: bool = True) -> RefundResult:
+        """Refund a payment once: a retry replays the first attempt (idempotency key) or
+        finds its refund by `request.marker`. `retrying` is False on a delivery's first
+        attempt, when there is nothing to look up yet."""
         raise NotImplementedError
 
     def read_stock(self, items: list[ItemRef]) -> dict[int, PlatformCount]:

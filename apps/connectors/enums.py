@@ -15,6 +15,7 @@ class DeliveryKind(models.TextChoices):
     INJECT_ORDER = "inject_order", "Send order to the POS"
     PUSH_STOCK = "push_stock", "Push availability"
     VOID_ORDER = "void_order", "Void the order's ticket at the POS"
+    REFUND_PART = "refund_part", "Refund a payment at the platform"
 
 
 class DeliveryStatus(models.TextChoices):

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from apps.core.errors import NotFound
+from apps.orders.enums import PaymentStatus
+from apps.orders.models import Payment
 from apps.orders.selectors import orders_visible_to
-from apps.returns.models import Refund
+from apps.returns.models import Refund, RefundPart
 
 
 def get_refund(refund_id: int, *, client=None) -> Refund:
@@ -20,6 +22,26 @@ def get_refund(refund_id: int, *, client=None) -> Refund:
 
 def list_order_refunds(order_id: int) -> list[Refund]:
     return list(_with_details(Refund.objects.filter(order_id=order_id)).order_by("pk"))
+
+
+def get_refund_part(part_id: int) -> RefundPart | None:
+    return RefundPart.objects.select_related("refund__order", "payment").filter(pk=part_id).first()
+
+
+def find_refund_part(*, platform: str, reference: str) -> RefundPart | None:
+    """The part a platform's refund id stands for: one Concord sent, or one it recorded."""
+    if not reference:
+        return None
+    return RefundPart.objects.select_related("refund", "payment").filter(
+        platform=platform, reference=reference).order_by("pk").first()
+
+
+def find_platform_payment(*, platform: str, reference: str) -> Payment | None:
+    """A paid tender a platform took, by its id there (a Square payment, a Shopify sale)."""
+    if not reference:
+        return None
+    return Payment.objects.select_related("order").filter(
+        platform=platform, reference=reference, status=PaymentStatus.PAID).order_by("pk").first()
 
 
 def _with_details(refunds):

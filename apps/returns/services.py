@@ -48,6 +48,16 @@ class ReturnLineInput:
 
 
 @dataclass(frozen=True)
+class PlatformOrigin:
+    """A refund a platform made itself: its name, its id for the refund, and our payment
+    (the tender) it gave the money back to."""
+
+    platform: str
+    refund_id: str
+    payment_id: int
+
+
+@dataclass(frozen=True)
 class _PlannedLine:
     order_line: OrderLine
     quantity: int
@@ -67,9 +77,14 @@ class _PlannedPart:
 def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount: int | None = None,
                  reason: str = "", return_location_id: int | None = None, actor: str = "",
                  actor_role: str = "", api_client_id: int | None = None,
-                 idempotency_key: str = "") -> Refund:
-    """Refund units of lines (a return) or an amount of money alone, once per key."""
-    if bool(lines) == (amount is not None):
+                 idempotency_key: str = "", origin: PlatformOrigin | None = None) -> Refund:
+    """Refund units of lines (a return) or an amount of money alone, once per key.
+
+    With `origin`, a refund a platform already made (at a POS, in Shopify's admin) is
+    recorded: the lines it names share the amount it gave back, all of which comes from the
+    one payment it refunded; that part is already completed there, so nothing is sent, and
+    it never waits for approval."""
+    if origin is None and bool(lines) == (amount is not None):
         raise ValidationFailed("Name the lines to return or an amount of money, one of the two.",
                                field="lines")
     with transaction.atomic():
@@ -82,7 +97,7 @@ def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount
         total = _refund_total(order, planned_lines, amount)
         if planned_lines:
             planned_lines = _fit_lines(planned_lines, total)
-        parts = _split_over_tenders(order, total)
+        parts = _split_over_tenders(order, total) if origin is None else _origin_parts(order, origin, total)
         refund = Refund.objects.create(
             order=order, status=RefundStatus.PENDING, amount=total, currency=order.currency,
             reason=reason[:255], return_location_id=return_location_id or order.location_id,
@@ -92,10 +107,10 @@ def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount
         claim_refunded(order_id=order.pk, amount=total,
                        tender_amounts={p.payment.pk: p.amount for p in parts},
                        lines=[LineClaim(p.order_line.pk, p.quantity, p.amount) for p in planned_lines])
-        if _needs_approval(actor_role, total):
+        if origin is None and _needs_approval(actor_role, total):
             _await_approval(refund, order)
         else:
-            _carry_out(refund, order)
+            _carry_out(refund, order, origin)
         record_audit(action="refund.created", obj=refund, actor_label=actor, actor_client=refund.api_client,
                      data={"order": order.pk, "amount": total, "status": refund.status})
     return refund
@@ -136,8 +151,8 @@ def complete_refund_part(*, part_id: int, reference: str = "", actor: str = "") 
         lock_order(part.refund.order_id)
         updated = RefundPart.objects.filter(
             pk=part.pk, status__in=[RefundPartStatus.PENDING, RefundPartStatus.SENT,
-                                    RefundPartStatus.MANUAL_REQUIRED],
-            refund__status=RefundStatus.PENDING,
+                                    RefundPartStatus.MANUAL_REQUIRED, RefundPartStatus.FAILED],
+            refund__status__in=[RefundStatus.PENDING, RefundStatus.FAILED],
         ).update(status=RefundPartStatus.COMPLETED, reference=reference[:255] or part.reference)
         part.refresh_from_db()
         if updated:
@@ -300,9 +315,12 @@ def _move(refund: Refund, current: str, new: str, *, decided_by: str = "") -> No
 
 # Carrying out: each part where its money was taken, stock, points; then done or pending.
 
-def _carry_out(refund: Refund, order: Order) -> None:
+def _carry_out(refund: Refund, order: Order, origin: PlatformOrigin | None = None) -> None:
     for part in refund.parts.select_related("payment").order_by("pk"):
-        _give_back(part, refund, order)
+        if origin is not None:
+            _set_part(part, RefundPartStatus.COMPLETED, origin.refund_id)
+        else:
+            _give_back(part, refund, order)
     _restock(refund, order)
     _reverse_earned_points(refund, order)
     _complete_if_settled(refund)
@@ -387,9 +405,65 @@ def _reverse_earned_points(refund: Refund, order: Order) -> None:
 def _complete_if_settled(refund: Refund) -> None:
     if refund.parts.exclude(status=RefundPartStatus.COMPLETED).exists():
         return
-    if Refund.objects.filter(pk=refund.pk, status=RefundStatus.PENDING).update(status=RefundStatus.COMPLETED):
+    if Refund.objects.filter(pk=refund.pk, status__in=[RefundStatus.PENDING, RefundStatus.FAILED]
+                             ).update(status=RefundStatus.COMPLETED):
         refund.status = RefundStatus.COMPLETED
         payload: topics.RefundPayload = {"refund_id": refund.pk, "order_id": refund.order_id,
                                          "amount": refund.amount, "currency": refund.currency}
         write_outbox(topic=topics.REFUND_COMPLETED, aggregate_type="Refund", aggregate_id=refund.pk,
                      payload=payload)
+
+
+# The platform's answers about a part Concord sent (the delivery engine and the webhooks).
+
+def mark_refund_part_sent(*, part_id: int, reference: str) -> RefundPart:
+    """The platform took the part as its refund `reference` and has not confirmed it yet."""
+    RefundPart.objects.filter(pk=part_id, status=RefundPartStatus.PENDING).update(
+        status=RefundPartStatus.SENT, reference=reference[:255])
+    RefundPart.objects.filter(pk=part_id, reference="").update(reference=reference[:255])
+    return RefundPart.objects.get(pk=part_id)
+
+
+def fail_refund_part(*, part_id: int, reference: str = "", reason: str = "") -> RefundPart:
+    """The platform refused or failed the part's refund: the money did not go back. The
+    part and its refund are failed, and staff are asked to give the money back another way
+    (then mark the part done, which completes the refund). Once."""
+    with transaction.atomic():
+        part = RefundPart.objects.select_related("refund", "payment").get(pk=part_id)
+        order = lock_order(part.refund.order_id)
+        updated = RefundPart.objects.filter(
+            pk=part.pk, status__in=[RefundPartStatus.PENDING, RefundPartStatus.SENT],
+        ).update(status=RefundPartStatus.FAILED, reference=reference[:255] or part.reference)
+        part.refresh_from_db()
+        if updated:
+            Refund.objects.filter(pk=part.refund_id, status=RefundStatus.PENDING).update(
+                status=RefundStatus.FAILED)
+            _ask_to_redo_failed_part(part, order, reason)
+            record_audit(action="refund.part_failed", obj=part, actor_label=part.platform,
+                         data={"reference": part.reference, "reason": reason})
+    return part
+
+
+def _ask_to_redo_failed_part(part: RefundPart, order: Order, reason: str) -> None:
+    value = f"{money.decimal_string(part.amount, part.refund.currency)} {part.refund.currency}"
+    open_exception(
+        kind=ExceptionKind.MANUAL_REFUND_REQUIRED, dedupe_key=_manual_key(part),
+        title=f"{part.platform.capitalize()} did not refund {value} of order #{order.pk}",
+        detail=(f"{part.platform.capitalize()} answered refund {part.reference or '(no id)'} of payment "
+                f"{part.payment.reference} with {reason or 'a failure'}. Give the money back another "
+                f"way, then mark refund part {part.pk} done."),
+        platform=part.platform, location_code=order.location.code, value_amount=part.amount,
+        currency=part.refund.currency,
+        data={"refund_id": part.refund_id, "part_id": part.pk, "order_id": order.pk,
+              "payment_id": part.payment_id, "payment_reference": part.payment.reference})
+
+
+def _origin_parts(order: Order, origin: PlatformOrigin, total: int) -> list[_PlannedPart]:
+    """The one part of a refund the platform made: the payment it refunded gives it all."""
+    payment = next((p for p in _paid_tenders(order) if p.pk == origin.payment_id), None)
+    left = payment.amount - payment.refunded_amount if payment else 0
+    if payment is None or total > left:
+        raise ExceedsRefundable(f"The payment the {origin.platform} refund names has {left} left to refund.",
+                                field="amount.amount",
+                                extra={"refundable": {"amount": left, "currency": order.currency}})
+    return [_PlannedPart(payment=payment, amount=total, points=0)] if total else []

@@ -22,7 +22,7 @@ from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.http import PlatformError
 from apps.connectors.locks import claim_expired_leases
 from apps.connectors.models import Delivery, PlatformConnection
-from apps.connectors.services import injection, lifecycle, stock_sync
+from apps.connectors.services import injection, lifecycle, refunds, stock_sync
 from apps.connectors.services.outcomes import (
     append_history,
     record_failure,
@@ -108,6 +108,8 @@ def _send_group(platform: str, location_id: int, kind: str, deliveries: list[Del
         elif kind == DeliveryKind.VOID_ORDER:
             for delivery in deliveries:
                 lifecycle.send_void(link, delivery)
+        elif kind == DeliveryKind.REFUND_PART:
+            refunds.send_refund_parts(link, deliveries)
         else:
             for delivery in deliveries:
                 injection.send_order(link, delivery)

@@ -12,6 +12,7 @@ from apps.connectors.models import Delivery, PlatformConnection
 from apps.connectors.selectors import active_connections
 from apps.core import topics
 from apps.core.models import OutboxEvent
+from apps.orders.models import Order
 
 ORDER_TOPICS_THAT_MOVE_STOCK = {topics.ORDER_CREATED, topics.ORDER_RECORDED, topics.ORDER_CANCELED}
 
@@ -26,6 +27,14 @@ def inject_subject(platform: str, order_id: int) -> str:
 
 def void_subject(platform: str, order_id: int) -> str:
     return f"void:{platform}:{order_id}"
+
+
+def refund_subject(platform: str, part_id: int) -> str:
+    return f"refund:{platform}:{part_id}"
+
+
+def part_id_of_refund_subject(subject_key: str) -> int:
+    return int(subject_key.rsplit(":", 1)[1])
 
 
 def stock_push(platform: str, location_id: int, variant_id: int) -> Delivery:
@@ -44,6 +53,8 @@ def queue_stock_pushes(*, platform: str, location_id: int, variant_ids) -> None:
 
 def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) -> list[Delivery]:
     payload = event.payload
+    if event.topic == topics.REFUND_PART_REQUESTED:
+        return [refund_delivery(payload, connections)]
     location_id = payload.get("location_id")
     here = [c for c in connections if c.location_id == location_id]
     now = timezone.now()
@@ -68,6 +79,20 @@ def deliveries_for(event: OutboxEvent, connections: list[PlatformConnection]) ->
                                  location_id=location_id, order_id=event.aggregate_id,
                                  next_attempt_at=now))
     return rows
+
+
+def refund_delivery(payload: topics.RefundPartPayload, connections: list[PlatformConnection]) -> Delivery:
+    """A card part goes back through the platform that took it: its connection at the
+    order's store, or else any of its connections (one Square merchant, one Shopify shop,
+    whichever location's link calls it). With none, the delivery fails as not connected."""
+    platform = payload["platform"]
+    location_id = Order.objects.filter(pk=payload["order_id"]).values_list("location_id", flat=True).first()
+    links = sorted((c for c in connections if c.platform == platform),
+                   key=lambda c: (c.location_id != location_id, c.pk))
+    return Delivery(platform=platform, kind=DeliveryKind.REFUND_PART,
+                    subject_key=refund_subject(platform, payload["part_id"]),
+                    location_id=links[0].location_id if links else location_id,
+                    order_id=payload["order_id"], next_attempt_at=timezone.now())
 
 
 def fan_out_outbox(*, batch_size: int = 500) -> int:

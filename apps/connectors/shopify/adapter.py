@@ -31,11 +31,14 @@ from apps.connectors.adapters import (
     InjectResult,
     ItemRef,
     PlatformCount,
+    RefundRequest,
+    RefundResult,
     StockPush,
     StockPushResult,
 )
 from apps.connectors.http import PlatformError
 from apps.connectors.shopify.client import ShopifyClient
+from apps.core.money import decimal_string
 
 PLATFORM = "shopify"
 QUANTITY_NAME = "available"
@@ -93,6 +96,25 @@ class Adapter(BaseAdapter):
     def inject_order(self, order: dict, *, reference: str, items: dict[str, ItemRef],
                      modifiers: dict[str, ItemRef], retrying: bool = True) -> InjectResult:
         raise NotImplementedError("Concord does not push orders into Shopify (CONNECTORS.md §4.1)")
+
+    # -- refunds -------------------------------------------------------------------------------
+
+    def refund_payment(self, request: RefundRequest, *, retrying: bool = True) -> RefundResult:
+        """`POST orders/{id}/refunds.json` of money alone (Concord restocks and pushes the
+        count itself, so Shopify must not restock too). REST takes no idempotency key: before
+        a retry the order's refunds are read, and one whose note carries our marker is the
+        first attempt's, so a retry never refunds twice."""
+        if retrying:
+            earlier = next((r for r in self.client.order_refunds(request.order_external_id)
+                            if request.marker in (r.get("note") or "")), None)
+            if earlier is not None:
+                return RefundResult(str(earlier["id"]), refund_state(earlier), already=True)
+        refund = self.client.create_refund(int(request.order_external_id), {
+            "note": refund_note(request), "notify": False,
+            "transactions": [{"parent_id": int(request.payment_reference), "kind": "refund",
+                              "amount": decimal_string(request.amount, request.currency)}],
+        })
+        return RefundResult(str(refund["id"]), refund_state(refund))
 
     # -- reads ---------------------------------------------------------------------------------
 
@@ -212,6 +234,20 @@ class Adapter(BaseAdapter):
             # does not stock the item here, which the write then reports.
             "changeFromQuantity": attempt.change_from[push.item.variant_id],
         } for push in attempt.pushes]}
+
+
+def refund_note(request: RefundRequest) -> str:
+    return f"{request.reason} [{request.marker}]".strip()
+
+
+def refund_state(refund: dict) -> str:
+    """A refund's outcome from its money transactions' statuses (success, pending, failure, error)."""
+    statuses = {t.get("status") for t in refund.get("transactions") or [] if t.get("kind") == "refund"}
+    if statuses & {"failure", "error"}:
+        return "failed"
+    if "pending" in statuses:
+        return "pending"
+    return "completed"
 
 
 def _compare_value(push: StockPush, current: dict[int, int | None]) -> int | None:

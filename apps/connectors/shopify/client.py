@@ -230,6 +230,10 @@ class ShopifyClient(PlatformClient):
             params["since_id"] = since_id
         return self.request_json("GET", self.admin_path("products.json"), params=params)["products"]
 
+    def order_refunds(self, order_id: int | str) -> list[dict]:
+        """`GET orders/{id}/refunds.json`: the order's refunds (PLATFORM_MONEY §2.2)."""
+        return self.request_json("GET", self.admin_path(f"orders/{order_id}/refunds.json"))["refunds"]
+
     def create_refund(self, order_id: int, refund: dict) -> dict:
         """`POST orders/{id}/refunds.json` with `{"refund": {note, refund_line_items[{line_item_id,
         quantity, restock_type, location_id}], transactions[{parent_id, amount, kind: "refund",

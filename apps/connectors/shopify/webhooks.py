@@ -25,6 +25,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from apps.connectors.models import ExternalMapping, InboundEvent, PlatformConnection
+from apps.connectors.selectors import connection_by_external_id
 from apps.connectors.services.intake import (
     EventEnvelope,
     PlatformLine,
@@ -39,8 +40,9 @@ from apps.connectors.services.intake import (
     record_platform_stock,
 )
 from apps.connectors.services.lifecycle import order_closed_at, order_id_of_sale, order_voided_at
+from apps.connectors.services.refunds import ReportedLine, ReportedRefund, refund_reported
 from apps.connectors.shopify import signatures
-from apps.connectors.shopify.adapter import PLATFORM, shopify_client
+from apps.connectors.shopify.adapter import PLATFORM, refund_state, shopify_client
 from apps.core.enums import Channel
 from apps.core.money import from_decimal
 from apps.core.strict_json import loads_strict
@@ -52,6 +54,8 @@ PAID_STATUSES = ("paid", "partially_paid", "authorized")
 CANCELLED_TOPIC = "orders/cancelled"
 FULFILLED_TOPIC = "orders/fulfilled"
 TENDER_KINDS = ("sale", "capture", "authorization")
+REFUND_TOPIC = "refunds/create"
+RESTOCKED = ("return", "cancel", "legacy_restock")  # restock_type values that put units back
 
 
 def verify(body: bytes, headers: dict) -> bool:
@@ -81,8 +85,8 @@ def handle(event: InboundEvent) -> str:
         return _follow_order(event.topic, event.payload)
     if event.topic == "inventory_levels/update":
         return _record_level(event.payload, event.occurred_at)
-    if event.topic == "refunds/create":
-        raise SkipEvent("refunds arrive with the returns issue")
+    if event.topic == REFUND_TOPIC:
+        return _follow_refund(event)
     raise SkipEvent(f"nothing to do for {event.topic}")
 
 
@@ -119,6 +123,10 @@ def _record_order(topic: str, order: dict) -> str:
         tenders=order_tenders(transactions, currency),
         customer=order_customer(link, order),
     ))
+    # The transactions read once here are finance's processor records too: no second call.
+    from apps.connectors.shopify.money import record_order_transactions  # it imports this module
+
+    record_order_transactions(link, transactions, currency)
     return f"{'recorded' if created else 'already recorded'} as order #{record.pk}"
 
 
@@ -170,6 +178,38 @@ def order_customer(link: PlatformConnection, order: dict) -> CustomerInput:
         name=" ".join(filter(None, (customer.get("first_name"), customer.get("last_name")))),
         email=order.get("email") or customer.get("email") or "",
         phone=customer.get("phone") or order.get("phone") or "")
+
+
+# -- refunds ----------------------------------------------------------------------------------
+
+
+def _follow_refund(event: InboundEvent) -> str:
+    """A Refund resource (PLATFORM_MONEY §2.2): one Concord sent (our marker in its note)
+    completes that part; one made in the admin is recorded with its items, restocked where
+    Shopify restocked them. Its money is its successful refund transactions."""
+    refund = event.payload
+    transactions = [t for t in refund.get("transactions") or []
+                    if t.get("kind") == "refund" and t.get("status") == "success"]
+    currency = next((t["currency"] for t in transactions if t.get("currency")), "")
+    items = refund.get("refund_line_items") or []
+    reported = ReportedRefund(
+        platform=PLATFORM, refund_id=str(refund["id"]), status=refund_state(refund),
+        payment_reference=str(transactions[0].get("parent_id") or "") if transactions else "",
+        amount=sum(from_decimal(t["amount"], currency or "USD") for t in transactions), currency=currency,
+        text=refund.get("note") or "",
+        lines=tuple(ReportedLine(sku=(item.get("line_item") or {}).get("sku") or "",
+                                 quantity=item["quantity"], restock=item.get("restock_type") in RESTOCKED)
+                    for item in items),
+        restock_link=_restock_link(items), occurred_at=shopify_time(refund.get("processed_at")))
+    return refund_reported(reported, final_attempt=event.attempts >= settings.INBOUND_MAX_ATTEMPTS)
+
+
+def _restock_link(items: list[dict]) -> PlatformConnection | None:
+    location_id = next((item.get("location_id") for item in items
+                        if item.get("restock_type") in RESTOCKED and item.get("location_id")), None)
+    if location_id is None:
+        return None
+    return connection_by_external_id(platform=PLATFORM, external_location_id=str(location_id))
 
 
 # -- inventory levels -------------------------------------------------------------------------

@@ -25,6 +25,8 @@ from apps.connectors.adapters import (
     InjectResult,
     ItemRef,
     PlatformCount,
+    RefundRequest,
+    RefundResult,
     StockPush,
     StockPushResult,
     VoidResult,
@@ -44,6 +46,9 @@ CATALOG_IDS_PER_CALL = 100  # [unverified] Square documents no limit for BatchRe
 # happened, which is worse than Square's inventory history calling it a sale.
 DECREASE_TO_STATE = "SOLD"
 KEY_ALREADY_USED = "IDEMPOTENCY_KEY_REUSED"
+REFUND_REASON_MAX = 192  # SQ-SPEC RefundPaymentRequest.reason
+# PaymentRefund.status (CONNECTORS.md §2.6) as a refund part's outcome.
+REFUND_STATES = {"PENDING": "pending", "COMPLETED": "completed", "REJECTED": "failed", "FAILED": "failed"}
 
 
 def square_client() -> SquareClient:
@@ -126,6 +131,17 @@ class Adapter(BaseAdapter):
         self.client.update_order(external_id, idempotency_key=f"{reference}:void", order=sparse)
         return VoidResult(voided=True)
 
+    # -- refunds -------------------------------------------------------------------------------
+
+    def refund_payment(self, request: RefundRequest, *, retrying: bool = True) -> RefundResult:
+        """RefundPayment under a key derived from our part: a retry (the same key and body)
+        replays the first refund. It starts PENDING; `refund.updated` reports COMPLETED."""
+        refund = self.client.refund_payment(
+            idempotency_key=request.idempotency_key, payment_id=request.payment_reference,
+            amount=request.amount, currency=request.currency, reason=refund_reason(request))
+        return RefundResult(refund_id=refund["id"], status=refund_state(refund),
+                            detail=refund.get("status", ""))
+
     # -- stock ---------------------------------------------------------------------------------
 
     def read_stock(self, items: list[ItemRef]) -> dict[int, PlatformCount]:
@@ -203,6 +219,16 @@ class Adapter(BaseAdapter):
             flags.update({obj["id"]: sold_out_at(obj, self.location_id) for obj in objects
                           if obj.get("type") == "ITEM_VARIATION"})
         return flags
+
+
+def refund_reason(request: RefundRequest) -> str:
+    """The reason staff read in Square, ending with the marker that names our part."""
+    suffix = f" [{request.marker}]"
+    return f"{request.reason[:REFUND_REASON_MAX - len(suffix)]}{suffix}".strip()
+
+
+def refund_state(refund: dict) -> str:
+    return REFUND_STATES.get(refund.get("status") or "", "pending")
 
 
 def is_manual_86(sold_out: bool, quantity: int | None) -> bool:

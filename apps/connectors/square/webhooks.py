@@ -31,11 +31,13 @@ from apps.connectors.services.intake import (
     record_platform_stock,
 )
 from apps.connectors.services.lifecycle import order_closed_at, order_id_of_reference, order_voided_at
+from apps.connectors.services.refunds import ReportedRefund, refund_reported
 from apps.connectors.square import signatures
 from apps.connectors.square.adapter import (
     PLATFORM,
     is_from_concord,
     is_manual_86,
+    refund_state,
     sold_out_at,
     square_client,
     whole_count,
@@ -49,7 +51,10 @@ from apps.orders.services import CustomerInput, TenderFact
 # SQ-SPEC TenderType; a Square gift card is Square's stored value, not Concord's.
 TENDER_TYPES = {"CARD": TenderType.CARD, "CASH": TenderType.CASH}
 ORDER_TOPICS = ("order.created", "order.updated")
+REFUND_TOPICS = ("refund.created", "refund.updated")
 POLLED_ORDER_TOPIC = "order.polled"
+# Payments and payouts for finance (apps/connectors/square/money.py).
+MONEY_TOPICS = ("payment.created", "payment.updated", "payout.sent", "payout.paid", "payout.failed")
 SALE_STATE = "COMPLETED"
 CANCELED_STATE = "CANCELED"
 FINAL_STATES = (SALE_STATE, CANCELED_STATE)
@@ -78,10 +83,16 @@ def handle(event: InboundEvent) -> str:
         return _record_notified_order(event.payload)
     if event.topic == POLLED_ORDER_TOPIC:
         return apply_order(event.payload)
+    if event.topic in REFUND_TOPICS:
+        return _follow_refund(event)
     if event.topic == "inventory.count.updated":
         return _record_counts(event.payload)
     if event.topic == "catalog.version.updated":
         return _record_sold_out_flags(event.payload)
+    if event.topic in MONEY_TOPICS:
+        from apps.connectors.square.money import handle_money_event  # it imports this module's helpers
+
+        return handle_money_event(event.payload)
     raise SkipEvent(f"nothing to do for {event.topic}")
 
 
@@ -219,6 +230,23 @@ def _customer(link: PlatformConnection, customer_id: str | None) -> CustomerInpu
         link=link, platform_customer_id=customer_id, email=customer.get("email_address") or "",
         name=" ".join(filter(None, (customer.get("given_name"), customer.get("family_name")))),
         phone=customer.get("phone_number") or "")
+
+
+# -- refunds -----------------------------------------------------------------------------------
+
+
+def _follow_refund(event: InboundEvent) -> str:
+    """A PaymentRefund (CONNECTORS.md §2.7): one Concord sent (its reason carries our marker,
+    or a part holds its id) moves that part; one made at the register is recorded once it is
+    COMPLETED. Refunds of a payment Concord has not recorded wait for the sale a few tries."""
+    refund = event.payload["data"]["object"]["refund"]
+    money = refund.get("amount_money") or {}
+    reported = ReportedRefund(
+        platform=PLATFORM, refund_id=refund["id"], status=refund_state(refund),
+        payment_reference=refund.get("payment_id") or "", amount=_cents(money),
+        currency=money.get("currency") or "", text=refund.get("reason") or "",
+        occurred_at=square_time(refund.get("updated_at")))
+    return refund_reported(reported, final_attempt=event.attempts >= settings.INBOUND_MAX_ATTEMPTS)
 
 
 # -- counts and flags --------------------------------------------------------------------------

@@ -7,7 +7,7 @@ Served (`{v}` is an API version, 2024-07 .. 2026-04):
   inventoryAdjustQuantities (graphql_api.py, mutations.py)
 - REST (legacy): GET products.json, locations.json, inventory_levels.json, orders.json,
   orders/{id}.json; POST inventory_levels/set.json, inventory_levels/adjust.json,
-  orders/{id}/refunds.json (rest.py)
+  orders/{id}/refunds.json (GET and POST, rest.py)
 Webhooks: orders/create, orders/paid, orders/cancelled, orders/fulfilled, refunds/create,
 inventory_levels/update, signed
 `X-Shopify-Hmac-Sha256 = base64(HMAC-SHA256(api secret, raw body))`.
@@ -82,6 +82,7 @@ class ShopifyEmulator(Emulator):
             ("GET", rf"{API}/orders/(?P<order_id>\d+)/transactions\.json", rest.read("transactions")),
             ("POST", rf"{API}/inventory_levels/set\.json", rest.write("set_level")),
             ("POST", rf"{API}/inventory_levels/adjust\.json", rest.write("adjust_level")),
+            ("GET", rf"{API}/orders/(?P<order_id>\d+)/refunds\.json", rest.read("refunds")),
             ("POST", rf"{API}/orders/(?P<order_id>\d+)/refunds\.json", rest.refund),
             # The account is replaced on reset, so the routes look it up on each call.
             ("GET", rf"{API}/shopify_payments/payouts\.json",

@@ -92,6 +92,10 @@ class RestApi:
         """`GET orders/{id}/transactions.json` (SHOP-JS `transaction.ts`), oldest first."""
         return {"transactions": list(self.store.transactions[self._order(request)["id"]])}
 
+    def refunds(self, request: Request) -> dict:
+        """`GET orders/{id}/refunds.json` (PLATFORM_MONEY §2.2: refunds are per order), oldest first."""
+        return {"refunds": list(self._order(request)["refunds"])}
+
     def _order(self, request: Request) -> dict:
         order = self.store.orders.get(int(request.params["order_id"]))
         if order is None:
