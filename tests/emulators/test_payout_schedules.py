@@ -248,6 +248,12 @@ def test_shopify_payments_rest_lists_page_with_link_headers(make):
         assert session.get(f"{base}/payouts/{payout['id']}.json").json()["payout"] == payout
         rows = session.get(f"{base}/balance/transactions.json", params={"payout_id": payout["id"]}).json()
         assert sorted(r["type"] for r in rows["transactions"]) == ["charge", "payout"]
+        first, *rest = session.get(f"{base}/balance/transactions.json",
+                                   params={"limit": 2, "since_id": 0}).json()["transactions"]
+        walked = session.get(f"{base}/balance/transactions.json",
+                             params={"since_id": rest[-1]["id"]}).json()["transactions"]
+        every_id = sorted(r["id"] for r in shopify.payments.rows.values())
+        assert [r["id"] for r in [first, *rest, *walked]] == every_id
         pending = session.get(f"{base}/balance/transactions.json",
                               params={"payout_status": "pending"}).json()["transactions"]
         assert [(r["type"], r["payout_id"]) for r in pending] == [("charge", None)]

@@ -13,7 +13,8 @@ Shapes follow SHOP-PY fixtures `payouts.json` and `payouts_transactions.json`, S
 - a payout's `amount` = Σ(amount - fee) over its rows, its `summary` the gross and fee
   per kind (charges, refunds, adjustments; disputes count as adjustments [unverified]);
 - a payout is `scheduled` when created (00:00 UTC of its date) and `paid` from the next day.
-[unverified]: the sort order of both lists (newest first here); a payout webhook is not
+[unverified]: the sort order of both lists (newest first here, by id upwards after
+`since_id`); a payout webhook is not
 established, so none is sent; processed_at is written in UTC.
 """
 
@@ -169,7 +170,7 @@ class PaymentsAccount:
     def list_payouts(self, request: Request) -> tuple[list[dict], dict | None]:
         filters = _page_filters(request, ("since_id", "last_id", "date_min", "date_max", "date",
                                           "status"))
-        rows = sorted(self.payouts.values(), key=lambda p: (p["date"], p["id"]), reverse=True)
+        rows = _ordered(self.payouts.values(), filters, key=lambda p: (p["date"], p["id"]))
         rows = [p for p in rows if _id_window(p["id"], filters)
                 and filters.get("date_min", "") <= p["date"] <= filters.get("date_max", "9999")
                 and filters.get("date", p["date"]) == p["date"]
@@ -178,7 +179,7 @@ class PaymentsAccount:
 
     def list_transactions(self, request: Request) -> tuple[list[dict], dict | None]:
         filters = _page_filters(request, ("since_id", "last_id", "test", "payout_id", "payout_status"))
-        rows = sorted(self.rows.values(), key=lambda r: (r["processed_at"], r["id"]), reverse=True)
+        rows = _ordered(self.rows.values(), filters, key=lambda r: (r["processed_at"], r["id"]))
         payout_id = filters.get("payout_id")
         rows = [r for r in rows if _id_window(r["id"], filters)
                 and (payout_id is None or str(r["payout_id"]) == str(payout_id))
@@ -209,6 +210,14 @@ def _page_filters(request: Request, names: tuple[str, ...]) -> dict:
         return {**filters, "limit": int(limit)}
     return {**{name: request.arg(name) for name in names if request.arg(name) is not None},
             "limit": int(limit), "offset": 0}
+
+
+def _ordered(rows, filters: dict, *, key) -> list[dict]:
+    """Newest first; after `since_id`, by id upwards, so a reader can walk on with the
+    largest id it has seen [unverified]."""
+    if filters.get("since_id") is not None:
+        return sorted(rows, key=lambda row: row["id"])
+    return sorted(rows, key=key, reverse=True)
 
 
 def _id_window(row_id: int, filters: dict) -> bool:
