@@ -66,6 +66,9 @@ class ConnectorPlatform:
     inbound: InboundHandler
     catalog: CatalogReader
     poller: Poller | None  # None: its webhooks are complete (Shopify retries them for hours)
+    # Reads the location's payments, refunds and payouts into finance (`<platform>/money.py`),
+    # on the money schedule; returns what it recorded. None: it has no money to read.
+    money: Callable[[PlatformConnection], dict] | None = None
 
 
 class UnknownPlatform(LookupError):
@@ -80,35 +83,36 @@ class UnknownPlatform(LookupError):
 
 
 def _shopify() -> ConnectorPlatform:
-    from apps.connectors.shopify import adapter, catalog, webhooks
+    from apps.connectors.shopify import adapter, catalog, money, webhooks
 
     return ConnectorPlatform(Platform.SHOPIFY, adapter.Adapter, _inbound(webhooks), _catalog(catalog),
-                             poller=None)
+                             poller=None, money=money.read_money)
 
 
 def _square() -> ConnectorPlatform:
-    from apps.connectors.square import adapter, catalog, poller, webhooks
+    from apps.connectors.square import adapter, catalog, money, poller, webhooks
 
     return ConnectorPlatform(Platform.SQUARE, adapter.Adapter, _inbound(webhooks), _catalog(catalog),
-                             poller=Poller(poller.poll, backstop=True))
+                             poller=Poller(poller.poll, backstop=True), money=money.read_money)
 
 
 def _toast() -> ConnectorPlatform:
     from apps.connectors.toast import adapter, catalog, poller, webhooks
 
-    # Toast sends no order webhooks in our facts: polling is how its sales arrive.
+    # Toast sends no order webhooks in our facts: polling is how its sales arrive. Its
+    # payments come with the polled orders (toast/money.py); it has no payout API.
     return ConnectorPlatform(Platform.TOAST, adapter.Adapter, _inbound(webhooks), _catalog(catalog),
                              poller=Poller(poller.poll, backstop=False))
 
 
 def _clover() -> ConnectorPlatform:
-    from apps.connectors.clover import adapter, catalog, poller, webhooks
+    from apps.connectors.clover import adapter, catalog, money, poller, webhooks
 
     # Clover's webhooks name what changed without its content, and Clover checks the
     # endpoint with a code it posts there first.
     inbound = _inbound(webhooks, prepare=webhooks.prepare, challenge=webhooks.challenge)
     return ConnectorPlatform(Platform.CLOVER, adapter.Adapter, inbound, _catalog(catalog),
-                             poller=Poller(poller.poll, backstop=True))
+                             poller=Poller(poller.poll, backstop=True), money=money.read_money)
 
 
 def _inbound(webhooks, **hooks) -> InboundHandler:

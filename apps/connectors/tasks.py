@@ -149,6 +149,13 @@ def poll_platforms_task() -> str:
     return str(poll_all(due_only=True))
 
 
+def read_money_task() -> str:
+    """Each connected location's payments, refunds and payouts, read into finance."""
+    from apps.connectors.services.money import read_all_money
+
+    return str(read_all_money())
+
+
 def detect_drift_task() -> str:
     from apps.connectors.services.drift import detect_drift
 

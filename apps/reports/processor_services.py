@@ -9,13 +9,13 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import UTC, date, datetime
 
 from django.db import IntegrityError, transaction
 
 from apps.inventory.models import Location
 from apps.orders.models import Payment
+from apps.reports.business_day import location_day
 from apps.reports.deposit_files import FileProblem, ParsedFile, parse_deposit_file
 from apps.reports.enums import PayoutEntryType, PayoutSource, ProcessorRecordKind
 from apps.reports.models import DepositImport, DepositRow, Payout, PayoutEntry, ProcessorRecord
@@ -134,12 +134,11 @@ def _upsert_record(fact: ProcessorFact, *, kind: str, sign: int, tender: Payment
 
 
 def business_day_of(moment: datetime, location: Location | None) -> date:
-    """The location's business day (its local day, shifted by the hour its day starts at,
-    a Toast closeout hour) of `moment`; the UTC day without a location."""
+    """The location's business day of `moment` (its day may start at a closeout hour); the
+    UTC day without a location."""
     if location is None:
         return moment.astimezone(UTC).date()
-    local = moment.astimezone(ZoneInfo(location.timezone or "UTC")).replace(tzinfo=None)
-    return (local - timedelta(hours=getattr(location, "business_day_starts_at", 0) or 0)).date()
+    return location_day(moment, location)
 
 
 # ---------------------------------------------------------------- payouts

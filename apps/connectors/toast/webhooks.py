@@ -77,7 +77,10 @@ def parse(body: bytes, headers: dict) -> list[EventEnvelope]:
 
 def handle(event: InboundEvent) -> str:
     if event.topic == ORDER_TOPIC:
-        return _record_order(event.payload)
+        outcome = _record_order(event.payload)
+        from apps.connectors.toast.money import record_order_payments  # it imports this module
+
+        return f"{outcome}; {record_order_payments(event.payload)} payment record(s)"
     if event.topic.startswith("stock."):
         return _record_stock(event.payload, event.headers)
     raise SkipEvent(f"nothing to do for {event.topic}")
