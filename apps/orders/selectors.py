@@ -222,7 +222,7 @@ def _matching(orders: QuerySet[Order], query: str) -> QuerySet[Order]:
                           name_words=SearchVector("customer_name", config="simple"))
     match = Q(external_id_upper=query.upper()) | Q(email_lower__startswith=query.lower())
     words = re.findall(r"[^\W_]+", query.lower())
-    if words:
+    if words and not all(word.isdigit() for word in words):  # a number or a phone is no name
         match |= Q(name_words=SearchQuery(" & ".join(f"{word}:*" for word in words),
                                           search_type="raw", config="simple"))
     number = query.removeprefix("#")
