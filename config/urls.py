@@ -63,6 +63,7 @@ urlpatterns = [
     path("orders/<int:order_id>/timeline/", backoffice_views.order_timeline, name="order-timeline"),
     path("orders/", include("apps.orders.urls")),
     path("customers/", include("apps.customers.urls")),
+    path("", include("apps.reports.urls")),
     path("", include("apps.backoffice.urls")),
 ]
 

@@ -12,8 +12,10 @@ PAGES = [
     ("Customers", "customers:list", roles.VIEW_CUSTOMERS),
     ("Stock", "inventory:stock", roles.VIEW_STOCK),
     ("Exceptions", "backoffice:exceptions", roles.WORK_EXCEPTIONS),
+    ("Reports", "reports:channels", roles.VIEW_REPORTS),
     ("Admin", "backoffice:manage-users", roles.ADMINISTER),
 ]
+SECTIONS = ("/manage/", "/reports/")
 
 
 def navigation(request) -> dict:
@@ -26,7 +28,8 @@ def navigation(request) -> dict:
         if not roles.can(user, capability):
             continue
         url = reverse(url_name)
-        section = "/manage/" if url.startswith("/manage/") else url
+        # A section with several pages (its tabs) stays lit on each of them.
+        section = next((prefix for prefix in SECTIONS if url.startswith(prefix)), url)
         active = request.path == url if url == "/" else request.path.startswith(section)
         items.append({"label": label, "url": url, "active": active})
     return {"nav_items": items, "role_label": ", ".join(sorted(roles.roles_of(user))) or "no role"}

@@ -29,6 +29,7 @@ CHANGE_ORDERS = "change_orders"
 WORK_EXCEPTIONS = "work_exceptions"
 VIEW_CUSTOMERS = "view_customers"  # a store manager: customers with an order at their locations
 MERGE_CUSTOMERS = "merge_customers"  # merge two customer records, and undo a merge
+VIEW_REPORTS = "view_reports"  # finance reports and their exports (files, the journal, export jobs)
 ADMINISTER = "administer"  # staff users, API keys, buffers, ownership, connections, the audit log
 
 
@@ -56,12 +57,13 @@ GRANTS: dict[str, dict[str, Reach]] = {
     FINANCE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         VIEW_ORDERS: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
+        VIEW_REPORTS: Reach.EVERYWHERE,
     },
     ADMIN: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         CHANGE_STOCK: Reach.EVERYWHERE, VIEW_ORDERS: Reach.EVERYWHERE,
         CHANGE_ORDERS: Reach.EVERYWHERE, WORK_EXCEPTIONS: Reach.EVERYWHERE,
-        ADMINISTER: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
+        ADMINISTER: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE, VIEW_REPORTS: Reach.EVERYWHERE,
         MERGE_CUSTOMERS: Reach.EVERYWHERE,
     },
 }

@@ -82,3 +82,7 @@ class ExportJob(models.Model):
 
     def __str__(self):
         return f"Export #{self.pk} {self.kind}.{self.file_format} ({self.status})"
+
+    @property
+    def is_running(self) -> bool:
+        return self.status in (ExportJobStatus.QUEUED, ExportJobStatus.RUNNING)

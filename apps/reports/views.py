@@ -1,0 +1,137 @@
+"""Finance pages: the channel report, the liabilities, the daily journal and export jobs.
+
+Finance and admin read and export (roles.VIEW_REPORTS); no other role has reports (a store
+manager's figures are on the dashboard), so every other member of staff gets 403. A page
+with `&format=csv|xlsx` streams the same figures as a file."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_GET, require_http_methods
+
+from apps.core import roles
+from apps.core.errors import ValidationFailed
+from apps.inventory.access import permitted_location_ids
+from apps.reports import export_jobs
+from apps.reports.files import streaming_file
+from apps.reports.journal import journal_table
+from apps.reports.liabilities import LOYALTY_MOVEMENTS, STORED_VALUE_MOVEMENTS, liabilities
+from apps.reports.periods import report_range
+from apps.reports.selectors import channel_report
+from apps.reports.tables import channel_table, liabilities_table
+
+FILE_FORMATS = ("csv", "xlsx")
+reports_required = roles.capability_required(roles.VIEW_REPORTS)
+
+
+def _range(request):
+    """The page's days; a bad range falls back to the last seven days with a message."""
+    try:
+        return report_range(request.GET, required=False), None
+    except ValidationFailed as error:
+        return report_range({}, required=False), str(error)
+
+
+def _file_format(request) -> str:
+    wanted = request.GET.get("format", "")
+    return wanted if wanted in FILE_FORMATS else ""
+
+
+@require_GET
+@reports_required
+def channel_report_page(request):
+    (first, last), error = _range(request)
+    report = channel_report(first=first, last=last,
+                            location_ids=permitted_location_ids(request.user, roles.VIEW_REPORTS))
+    file_format = _file_format(request)
+    if file_format and not error:
+        return streaming_file(channel_table(report), file_format, f"channel-report-{first}-{last}")
+    return render(request, "reports/channels.html", {
+        "report": report, "first": first, "last": last, "error": error, "tab": "channels",
+        "currency": report.currencies[0] if report.currencies else "USD",
+        "changes": {column: report.change(column)
+                    for column in ("gross_sales", "orders", "refunds", "net_sales")},
+        "chart": _channel_chart(report)})
+
+
+def _channel_chart(report) -> dict:
+    """Net sales per business day, one series per channel (all locations together)."""
+    days = sorted({row.day for row in report.rows})
+    channels = sorted({row.channel for row in report.rows})
+    net = {(row.day, row.channel): 0 for row in report.rows}
+    for row in report.rows:
+        net[(row.day, row.channel)] += row.figures.gross_sales - row.figures.refunds
+    return {"labels": [day.isoformat() for day in days], "exponent": 2,
+            "series": [{"label": channel, "values": [net.get((day, channel), 0) for day in days]}
+                       for channel in channels]}
+
+
+@require_GET
+@reports_required
+def liabilities_page(request):
+    (first, last), error = _range(request)
+    report = liabilities(first=first, last=last)
+    file_format = _file_format(request)
+    if file_format and not error:
+        return streaming_file(liabilities_table(report), file_format, f"liabilities-{first}-{last}")
+    chart = {"labels": [day.isoformat() for day in report.days], "exponent": 2,
+             "series": [{"label": line.label, "values": [line.value(balance) for balance in line.daily]}
+                        for line in report.lines]}
+    return render(request, "reports/liabilities.html", {
+        "report": report, "first": first, "last": last, "error": error, "tab": "liabilities",
+        "stored_value_movements": STORED_VALUE_MOVEMENTS, "loyalty_movements": LOYALTY_MOVEMENTS,
+        "chart": chart})
+
+
+@require_GET
+@reports_required
+def journal_file(request):
+    """The daily journal as CSV (always a file; long ranges also run as export jobs)."""
+    try:
+        first, last = report_range(request.GET, required=True)
+    except ValidationFailed as error:
+        messages.error(request, str(error))
+        return redirect("reports:channels")
+    return streaming_file(journal_table(first=first, last=last), "csv", f"journal-{first}-{last}")
+
+
+@require_http_methods(["GET", "POST"])
+@reports_required
+def export_list(request):
+    if request.method == "POST":
+        try:
+            export_jobs.start_export(owner=request.user, kind=request.POST.get("kind", ""),
+                                     file_format=request.POST.get("format", ""),
+                                     params=request.POST)
+        except ValidationFailed as error:
+            messages.error(request, str(error))
+        else:
+            messages.success(request, "Export queued; its progress shows below, here or later.")
+        return redirect("reports:exports")
+    return render(request, "reports/exports.html", {**_jobs(request), "kinds": export_jobs.KIND_LABELS,
+                                                    "tab": "exports"})
+
+
+@require_GET
+@reports_required
+def export_progress(request):
+    """The jobs' progress (polled while one runs): the job rows hold it, so leaving the
+    page and coming back finds it where it is."""
+    return render(request, "reports/exports.html#jobs", _jobs(request))
+
+
+def _jobs(request) -> dict:
+    jobs = export_jobs.jobs_of(owner=request.user)
+    return {"jobs": jobs, "running": any(job.is_running for job in jobs)}
+
+
+@require_GET
+@reports_required
+def export_download(request, job_id: int):
+    job = get_object_or_404(export_jobs.jobs_of(owner=request.user, limit=None), pk=job_id)
+    path = export_jobs.file_of(job)
+    if path is None:
+        raise Http404("This export has no file (yet).")
+    return FileResponse(path.open("rb"), as_attachment=True, filename=job.file_name)
