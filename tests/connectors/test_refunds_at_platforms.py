@@ -304,3 +304,38 @@ def test_an_in_store_toast_order_refunded_from_concord_asks_staff_to_refund_it_a
     assert (item.status, item.platform) == ("open", "toast")
     assert "Toast POS" in item.title
     assert not refund_deliveries().exists()
+
+
+def test_toast_pos_refunds_complete_the_manual_part_they_cover_and_the_rest_is_recorded_once(brooklyn,
+                                                                                             live_server):
+    shopify, toast = brooklyn
+    control(toast, "sale", {"location": "BKN", "lines": [{"sku": "BURRITO", "quantity": 2}],
+                            "tender": {"type": "card"}})
+    link = PlatformConnection.objects.get(platform="toast")
+    def polled_sale():
+        toast_poller.poll(link)
+        return Order.objects.filter(channel="register").first()
+
+    order = engine_until(polled_sale, shopify, toast, message="the Toast sale is polled in")
+    answer = post_refund(live_server, order.pk, {"lines": [{"line": 1, "quantity": 1}]}, key=staff_key())
+    assert answer.status_code == 201, answer.text
+    part = RefundPart.objects.get()
+    assert part.status == "manual_required"
+
+    # Staff refund that part at the POS, then refund another 1.00 there on their own.
+    control(toast, "refund", {"order_id": order.external_id, "amount": part.amount})
+    engine_until(lambda: (toast_poller.poll(link), RefundPart.objects.filter(status="completed").exists())[1],
+                 shopify, toast, message="the POS refund completes the manual part")
+    control(toast, "refund", {"order_id": order.external_id, "amount": 100})
+    engine_until(lambda: (toast_poller.poll(link), Refund.objects.count() == 2)[1], shopify, toast,
+                 message="the second POS refund is recorded")
+    toast_poller.poll(link)
+    run_engine(shopify, toast)
+
+    assert ExceptionItem.objects.get(kind="manual_refund_required").status == "resolved"
+    assert Refund.objects.count() == 2
+    made_there = Refund.objects.exclude(pk=part.refund_id).get()
+    assert (made_there.amount, made_there.status) == (100, "completed")
+    assert made_there.parts.get().status == "completed"
+    order.refresh_from_db()
+    assert order.refunded_amount == part.amount + 100

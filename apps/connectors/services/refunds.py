@@ -21,7 +21,7 @@ a `refund_mismatch` exception.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from django.db import transaction
@@ -165,6 +165,41 @@ def refund_reported(reported: ReportedRefund, *, final_attempt: bool = True) -> 
         return _mismatch(reported, None, f"it refunds {label} payment {reported.payment_reference}, "
                                          "which Concord has not recorded")
     return _record_platform_refund(reported, payment.order_id, payment.pk)
+
+
+def refunded_total_reported(reported: ReportedRefund) -> str:
+    """A platform that shows only how much of a payment has been refunded so far (Toast's
+    `Payment.refund.refundAmount`, PLATFORM_MONEY §2.4). Parts Concord asked staff to refund
+    by hand there are done once the total covers them; whatever the total holds beyond what
+    Concord counts for the payment is a refund made at the POS, recorded with
+    `reported.refund_id`. Safe to repeat: the same total finds nothing new."""
+    payment = find_platform_payment(platform=reported.platform, reference=reported.payment_reference)
+    if payment is None:
+        return f"payment {reported.payment_reference} is not recorded: nothing to follow"
+    with transaction.atomic():
+        lock_order(payment.order_id)
+        done = _complete_covered_manual_parts(payment.pk, reported)
+        counted = find_platform_payment(platform=reported.platform, reference=reported.payment_reference)
+        beyond = reported.amount - counted.refunded_amount
+    if beyond <= 0:
+        return f"{done} manual part(s) done; nothing new refunded"
+    return _record_platform_refund(replace(reported, amount=beyond), payment.order_id, payment.pk)
+
+
+def _complete_covered_manual_parts(payment_id: int, reported: ReportedRefund) -> int:
+    manual = list(RefundPart.objects.filter(payment_id=payment_id, status=RefundPartStatus.MANUAL_REQUIRED)
+                  .order_by("pk"))
+    payment = find_platform_payment(platform=reported.platform, reference=reported.payment_reference)
+    covered = reported.amount - (payment.refunded_amount - sum(part.amount for part in manual))
+    done = 0
+    for part in manual:
+        if part.amount > covered:
+            break
+        complete_refund_part(part_id=part.pk, reference=reported.refund_id,
+                             actor=f"{reported.platform} refund")
+        covered -= part.amount
+        done += 1
+    return done
 
 
 def _part_of(reported: ReportedRefund) -> RefundPart | None:

@@ -37,6 +37,7 @@ from apps.connectors.services.lifecycle import (
     order_id_of_sale,
     order_voided_at,
 )
+from apps.connectors.services.refunds import ReportedRefund, refunded_total_reported
 from apps.connectors.toast import signatures
 from apps.core.enums import Channel
 from apps.core.money import from_decimal
@@ -80,7 +81,8 @@ def handle(event: InboundEvent) -> str:
         outcome = _record_order(event.payload)
         from apps.connectors.toast.money import record_order_payments  # it imports this module
 
-        return f"{outcome}; {record_order_payments(event.payload)} payment record(s)"
+        outcome = f"{outcome}; {record_order_payments(event.payload)} payment record(s)"
+        return "; ".join([outcome, *_follow_pos_refunds(event.payload)])
     if event.topic.startswith("stock."):
         return _record_stock(event.payload, event.headers)
     raise SkipEvent(f"nothing to do for {event.topic}")
@@ -239,6 +241,26 @@ def checks_money(checks: list[dict], currency: str) -> dict:
         "tenders": tuple(_tender(payment, currency) for c in checks for payment in c.get("payments") or []
                          if payment.get("paymentStatus") not in VOIDED_PAYMENT_STATES),
     }
+
+
+def _follow_pos_refunds(payload: dict) -> list[str]:
+    """Refunds made at the POS show on the payment as its refunded total so far (no refund
+    webhook, PLATFORM_MONEY §2.4); a refund changes the order's modifiedDate, so the next
+    poll brings the new version here."""
+    link = connected_link(PLATFORM, payload.get("restaurantGuid"))
+    currency = link.location.currency
+    outcomes = []
+    for check in payload["order"].get("checks") or []:
+        for payment in check.get("payments") or []:
+            refund = payment.get("refund") or {}
+            if not refund.get("refundAmount"):
+                continue
+            transaction = (refund.get("refundTransaction") or {}).get("guid") or payment["guid"]
+            outcomes.append(refunded_total_reported(ReportedRefund(
+                platform=PLATFORM, refund_id=f"refund:{transaction}", status="completed",
+                payment_reference=payment["guid"], amount=from_decimal(refund["refundAmount"], currency),
+                currency=currency, text="refunded at the Toast POS")))
+    return outcomes
 
 
 def _tender(payment: dict, currency: str) -> TenderFact:
