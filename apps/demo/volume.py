@@ -48,6 +48,8 @@ from apps.customers.models import (
 )
 from apps.customers.services.loyalty import get_loyalty_program
 from apps.demo.bulk_copy import IdPool, copy_rows
+from apps.demo.volume_money import WRITTEN_MODELS as MONEY_MODELS
+from apps.demo.volume_money import settle_volume_payouts, write_processor_records
 from apps.inventory.models import Location, StockLevel
 from apps.orders.enums import FulfillmentType, OrderStatus, PaymentStatus, StockMode, TenderType
 from apps.orders.models import Order, OrderLine, Payment
@@ -159,6 +161,7 @@ def seed_volume(*, orders: int, location_codes: list[str], days: int = 365, seed
             for part in CHUNK_PARTS:
                 part(run, chunk)
         settle_balances(run)
+        settle_volume_payouts()
     with connection.cursor() as cursor:  # the planner sees the new rows at once
         for model in WRITTEN_MODELS:
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')
@@ -674,12 +677,12 @@ def write_timeline(run: VolumeRun, chunk: Chunk) -> None:
 
 # Each chunk's rows, written in foreign-key order. Another kind of record is one more part.
 CHUNK_PARTS = [write_orders, write_lines, write_tenders, write_refunds, write_ledgers, write_exceptions,
-               write_timeline]
+               write_timeline, write_processor_records]
 
 
 WRITTEN_MODELS = [Customer, CustomerEmail, CustomerPhone, LoyaltyAccount, LoyaltyEntry, StoredValueAccount,
                   StoredValueEntry, Order, OrderLine, Payment, Refund, RefundLine, RefundPart, ExceptionItem,
-                  OutboxEvent, AuditEntry, Delivery]
+                  OutboxEvent, AuditEntry, Delivery, *MONEY_MODELS]
 
 
 def settle_balances(run: VolumeRun) -> None:
