@@ -53,6 +53,10 @@ def refund_at(order, amount, at):
 
 @pytest.fixture
 def fortnight(shop):
+    return make_fortnight(shop)
+
+
+def make_fortnight(shop):
     bkn = upsert_location(code="BKN", name="Brooklyn", timezone_name="America/New_York",
                           business_day_starts_at=4)
     upsert_location(code="OAK", name="Oakland", timezone_name="America/Los_Angeles")
