@@ -61,6 +61,7 @@ urlpatterns = [
     *auth_urls,
     path("stock/", include("apps.inventory.urls")),
     path("orders/<int:order_id>/timeline/", backoffice_views.order_timeline, name="order-timeline"),
+    path("orders/<int:order_id>/refunds/", include("apps.returns.urls")),
     path("orders/", include("apps.orders.urls")),
     path("customers/", include("apps.customers.urls")),
     path("", include("apps.reports.urls")),

@@ -16,9 +16,12 @@ from apps.connectors.models import Delivery, InboundEvent
 from apps.connectors.selectors import list_order_deliveries
 from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
 from apps.core.models import AuditEntry, ExceptionItem, OutboxEvent
+from apps.core.templatetags.concord import money
 from apps.inventory.models import Location
 from apps.orders.enums import OrderStatus
 from apps.orders.models import Order
+from apps.returns.enums import RefundStatus
+from apps.returns.selectors import list_order_refunds
 
 
 @dataclass
@@ -39,32 +42,30 @@ def local_day_bounds(zone_name: str, now: datetime | None = None) -> tuple[datet
 
 
 def todays_sales(locations) -> list[LocationSales]:
-    """Orders placed today (each location's own day), canceled ones left out, per channel."""
-    results = []
+    """Orders placed today (each location's own day), canceled ones left out, per channel:
+    one query, each location's day a range of its (location, placed_at) index."""
+    results, today = {}, Q(pk__in=[])
     for location in locations:
         start, end, day = local_day_bounds(location.timezone)
-        rows = (Order.objects.filter(location=location, placed_at__gte=start, placed_at__lt=end)
-                .exclude(status=OrderStatus.CANCELED)
-                .values("channel").annotate(orders=Count("id"), total=Sum("total_amount")))
-        sales = LocationSales(location=location, day=day, by_channel={
+        today |= Q(location=location, placed_at__gte=start, placed_at__lt=end)
+        results[location.pk] = LocationSales(location=location, day=day, by_channel={
             channel: {"orders": 0, "total": 0} for channel in Channel.values})
-        for row in rows:
-            sales.by_channel[row["channel"]] = {"orders": row["orders"], "total": row["total"] or 0}
-            sales.orders += row["orders"]
-            sales.total += row["total"] or 0
-        results.append(sales)
-    return results
+    rows = (Order.objects.filter(today).exclude(status=OrderStatus.CANCELED)
+            .values("location_id", "channel").annotate(orders=Count("id"), total=Sum("total_amount"))
+            .order_by()) if results else []
+    for row in rows:
+        sales = results[row["location_id"]]
+        sales.by_channel[row["channel"]] = {"orders": row["orders"], "total": row["total"] or 0}
+        sales.orders += row["orders"]
+        sales.total += row["total"] or 0
+    return list(results.values())
 
 
 def sync_health() -> dict:
     """What /healthz computes (workers alive, the outbox relayed, nothing waiting too long),
     plus the last successful delivery and the failures per platform."""
     health = engine_health()
-    done = Delivery.objects.filter(status=DeliveryStatus.DONE)
-    # One look per platform down an index (backoffice migration 0001), not a pass over
-    # every delivery ever made.
-    last_success = {value: done.filter(platform=value).aggregate(at=Max("done_at"))["at"]
-                    for value in Platform.values}
+    last_success = _last_success_per_platform()
     failed = dict(Delivery.objects.filter(status=DeliveryStatus.FAILED).values("platform")
                   .annotate(n=Count("id")).values_list("platform", "n"))
     platforms = [{"platform": label, "last_success": last_success.get(value),
@@ -72,6 +73,15 @@ def sync_health() -> dict:
     return {"failing": health["failing"], "workers_alive": health["workers_alive"],
             "pending": health["deliveries_pending"], "outbox": health["outbox_not_fanned_out"],
             "oldest_age_seconds": health["oldest_pending_seconds"], "platforms": platforms}
+
+
+def _last_success_per_platform() -> dict:
+    """The newest done delivery of each platform: one query, each platform a look down an
+    index (backoffice migration 0001), not a pass over every delivery ever made."""
+    done = Delivery.objects.filter(status=DeliveryStatus.DONE, done_at__isnull=False)
+    newest = [done.filter(platform=value).order_by("-done_at").values_list("platform", "done_at")[:1]
+              for value in Platform.values]
+    return dict(newest[0].union(*newest[1:], all=True))
 
 
 def exceptions_within(location_codes: list[str] | None):
@@ -134,7 +144,32 @@ def order_timeline(order: Order) -> list[TimelineEntry]:
         reason = entry.data.get("reason") if isinstance(entry.data, dict) else ""
         entries.append(TimelineEntry(entry.created_at, f"{_action_name(entry.action)} by {_actor(entry)}",
                                      reason or ""))
+    entries += _refund_entries(order)
     return sorted(entries, key=lambda entry: entry.at)
+
+
+def _refund_entries(order: Order) -> list[TimelineEntry]:
+    """Each refund with what went back to which tender, and who approved or rejected it."""
+    refunds = list_order_refunds(order.pk)
+    entries = []
+    for refund in refunds:
+        amount = money(refund.amount, refund.currency)
+        units = sum(line.quantity for line in refund.lines.all())
+        what = f"{units} unit{'s' if units != 1 else ''} returned" if units else "money alone"
+        parts = "; ".join(f"{money(part.amount, refund.currency)} to {part.payment.get_tender_type_display()}"
+                          f": {part.get_status_display().lower()}" for part in refund.parts.all())
+        tone = {RefundStatus.COMPLETED: "", RefundStatus.REJECTED: "bad", RefundStatus.FAILED: "bad"}.get(
+            refund.status, "warn")
+        entries.append(TimelineEntry(
+            refund.created_at, f"Refund #{refund.pk} of {amount} by {refund.actor or 'the system'}: "
+            f"{refund.get_status_display().lower()}", f"{what}" + (f" · {parts}" if parts else ""), tone))
+    decisions = AuditEntry.objects.filter(object_type="Refund", object_id__in=[str(r.pk) for r in refunds],
+                                          action__in=["refund.approved", "refund.rejected"])
+    for entry in decisions.select_related("actor_user", "actor_client"):
+        reason = entry.data.get("reason") if isinstance(entry.data, dict) else ""
+        title = f"Refund #{entry.object_id} {_action_name(entry.action).lower()} by {_actor(entry)}"
+        entries.append(TimelineEntry(entry.created_at, title, reason or ""))
+    return entries
 
 
 def _action_name(action: str) -> str:
@@ -186,6 +221,10 @@ def exception_context(item: ExceptionItem) -> dict:
         audit |= Q(object_type="Delivery", object_id=str(delivery.pk))
     if inbound_event is not None:
         audit |= Q(object_type="InboundEvent", object_id=str(inbound_event.pk))
+    if data.get("refund_id"):  # an approval or a manual refund: what was decided about the refund
+        audit |= Q(object_type="Refund", object_id=str(data["refund_id"]))
+    if data.get("part_id"):
+        audit |= Q(object_type="RefundPart", object_id=str(data["part_id"]))
     return {
         "order_id": data.get("order_id") or (delivery.order_id if delivery else None),
         "sku": data.get("sku", ""),

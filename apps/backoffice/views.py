@@ -19,8 +19,10 @@ from apps.core.enums import Channel, ExceptionKind, ExceptionStatus
 from apps.core.errors import DomainError, ValidationFailed, json_error_view
 from apps.core.models import ExceptionItem
 from apps.core.services import close_exception
-from apps.inventory.access import permitted_location_ids, permitted_locations
+from apps.inventory.access import may_at, permitted_location_ids, permitted_locations
+from apps.inventory.models import Location
 from apps.orders.views import order_within_reach
+from apps.returns.services import approve_refund, complete_refund_part, reject_refund
 
 _json_not_found = json_error_view(404, "not_found", "No such page.")
 # Paths machines call: they get the API's JSON error shape, people get a page.
@@ -70,6 +72,9 @@ def order_timeline(request, order_id: int):
 # ---------------------------------------------------------------- the exception queue
 
 EXCEPTION_ACTIONS = {"retry": "retried", "resolve": "resolved", "ignore": "ignored"}
+# On one refund exception's page: decide a refund waiting for approval, or record that a
+# manual refund was made (each through returns.services, which audits it).
+REFUND_ACTIONS = {"approve": "approved", "reject": "rejected", "mark_refunded": "marked refunded"}
 
 
 def _exception_codes(user) -> list[str] | None:
@@ -170,19 +175,63 @@ def exception_detail(request, exception_id: int):
     error = None
     if request.method == "POST":
         action = request.POST.get("action", "")
-        if action not in EXCEPTION_ACTIONS:
+        done = {**EXCEPTION_ACTIONS, **REFUND_ACTIONS}.get(action)
+        if done is None:
             return HttpResponseBadRequest("Unknown action.")
         try:
-            _act_on_exception(request, item, action, request.POST.get("reason", "").strip())
+            if action in REFUND_ACTIONS:
+                _act_on_refund(request, item, action)
+            else:
+                _act_on_exception(request, item, action, request.POST.get("reason", "").strip())
         except DomainError as refused:
             error = refused
         else:
-            messages.success(request, f"Exception #{item.pk} {EXCEPTION_ACTIONS[action]}.")
+            messages.success(request, f"Exception #{item.pk}: refund {done}." if action in REFUND_ACTIONS
+                             else f"Exception #{item.pk} {done}.")
             return redirect("backoffice:exception", exception_id=item.pk)
     context = selectors.exception_context(item)
     return render(request, "backoffice/exception_detail.html", {
         "item": item, "error": error, "payload": _pretty(item.data), **context,
+        "can_approve": _may_approve(request.user, item),
         "event_payload": _pretty(context["inbound_event"].payload) if context["inbound_event"] else ""})
+
+
+def _may_approve(user, item: ExceptionItem) -> bool:
+    location_id = Location.objects.filter(code=item.location_code).values_list("pk", flat=True).first()
+    if location_id is None:
+        return roles.reach(user, roles.APPROVE_REFUNDS) is roles.Reach.EVERYWHERE
+    return may_at(user, roles.APPROVE_REFUNDS, location_id)
+
+
+def _act_on_refund(request, item: ExceptionItem, action: str) -> None:
+    """Approve or reject the refund an approval_required exception holds (managers of its
+    store and admins), or mark a manual_refund_required part refunded with the reference
+    staff give (whoever works the exception)."""
+    data = item.data if isinstance(item.data, dict) else {}
+    who = request.user.username
+    if item.status != ExceptionStatus.OPEN:
+        raise ValidationFailed("This exception is closed already.")
+    if action == "mark_refunded":
+        if item.kind != ExceptionKind.MANUAL_REFUND_REQUIRED or not data.get("part_id"):
+            raise ValidationFailed("Only a manual refund can be marked refunded.")
+        reference = request.POST.get("reference", "").strip()
+        if not reference:
+            raise ValidationFailed("Say where it was refunded (a POS receipt, the processor's refund id).",
+                                   field="reference")
+        complete_refund_part(part_id=data["part_id"], reference=reference, actor=who)
+        return
+    if item.kind != ExceptionKind.APPROVAL_REQUIRED or not data.get("refund_id"):
+        raise ValidationFailed("Only a refund waiting for approval can be approved or rejected.")
+    if not _may_approve(request.user, item):
+        raise PermissionDenied("Your role does not approve refunds here.")
+    if action == "approve":
+        approve_refund(refund_id=data["refund_id"], actor=who)
+        return
+    reason = request.POST.get("reason", "").strip()
+    if not reason:
+        raise ValidationFailed("Say why the refund is rejected (the customer service agent reads it).",
+                               field="reason")
+    reject_refund(refund_id=data["refund_id"], actor=who, reason=reason)
 
 
 def _pretty(data) -> str:

@@ -30,6 +30,8 @@ WORK_EXCEPTIONS = "work_exceptions"
 VIEW_CUSTOMERS = "view_customers"  # a store manager: customers with an order at their locations
 MERGE_CUSTOMERS = "merge_customers"  # merge two customer records, and undo a merge
 VIEW_REPORTS = "view_reports"  # finance reports and their exports (files, the journal, export jobs)
+REFUND_ORDERS = "refund_orders"  # returns and refunds; customer service's above the limit wait
+APPROVE_REFUNDS = "approve_refunds"  # approve or reject a refund waiting above the limit
 ADMINISTER = "administer"  # staff users, API keys, buffers, ownership, connections, the audit log
 
 
@@ -40,19 +42,21 @@ class Reach(Enum):
 
 
 # Who may do what. A store manager's grants hold at their own locations only; finance
-# reads and changes nothing; admin may do everything.
+# reads and changes nothing; admin may do everything. Refunds follow the API's staff keys:
+# customer service refunds (above REFUND_APPROVAL_LIMIT it waits for approval), a store
+# manager approves or rejects those waiting at their stores, admin does both.
 GRANTS: dict[str, dict[str, Reach]] = {
     STORE_MANAGER: {
         VIEW_DASHBOARD: Reach.OWN_LOCATIONS, VIEW_STOCK: Reach.OWN_LOCATIONS,
         CHANGE_STOCK: Reach.OWN_LOCATIONS, VIEW_ORDERS: Reach.OWN_LOCATIONS,
         CHANGE_ORDERS: Reach.OWN_LOCATIONS, WORK_EXCEPTIONS: Reach.OWN_LOCATIONS,
-        VIEW_CUSTOMERS: Reach.OWN_LOCATIONS,
+        VIEW_CUSTOMERS: Reach.OWN_LOCATIONS, APPROVE_REFUNDS: Reach.OWN_LOCATIONS,
     },
     CUSTOMER_SERVICE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         VIEW_ORDERS: Reach.EVERYWHERE, CHANGE_ORDERS: Reach.EVERYWHERE,
         WORK_EXCEPTIONS: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
-        MERGE_CUSTOMERS: Reach.EVERYWHERE,
+        MERGE_CUSTOMERS: Reach.EVERYWHERE, REFUND_ORDERS: Reach.EVERYWHERE,
     },
     FINANCE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
@@ -64,7 +68,8 @@ GRANTS: dict[str, dict[str, Reach]] = {
         CHANGE_STOCK: Reach.EVERYWHERE, VIEW_ORDERS: Reach.EVERYWHERE,
         CHANGE_ORDERS: Reach.EVERYWHERE, WORK_EXCEPTIONS: Reach.EVERYWHERE,
         ADMINISTER: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE, VIEW_REPORTS: Reach.EVERYWHERE,
-        MERGE_CUSTOMERS: Reach.EVERYWHERE,
+        MERGE_CUSTOMERS: Reach.EVERYWHERE, REFUND_ORDERS: Reach.EVERYWHERE,
+        APPROVE_REFUNDS: Reach.EVERYWHERE,
     },
 }
 _RANK = {Reach.NONE: 0, Reach.OWN_LOCATIONS: 1, Reach.EVERYWHERE: 2}

@@ -64,6 +64,7 @@ def order_detail(request, order_id: int):
     return render(request, "orders/order_detail.html", {
         "order": order, "lines": order.lines.all(), "payments": order.payments.all(),
         "location": order.location, "actions": actions,
+        "can_refund": may_at(request.user, roles.REFUND_ORDERS, order.location_id),
     })
 
 

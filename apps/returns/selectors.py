@@ -20,6 +20,13 @@ def get_refund(refund_id: int, *, client=None) -> Refund:
     return refund
 
 
+def refundable_amount(order) -> int:
+    """What is still refundable on the order: paid, less what refunds took (the order document's
+    `refundable`)."""
+    paid = sum(p.amount for p in order.payments.all() if p.status == PaymentStatus.PAID)
+    return max(0, paid - order.refunded_amount)
+
+
 def list_order_refunds(order_id: int) -> list[Refund]:
     return list(_with_details(Refund.objects.filter(order_id=order_id)).order_by("pk"))
 

@@ -74,6 +74,18 @@ class _PlannedPart:
     points: int
 
 
+@dataclass(frozen=True)
+class RefundPreview:
+    """What refund_order would do for the same inputs now: the money, each line's share,
+    each tender's part, and whether it would wait for approval."""
+
+    order: Order
+    amount: int
+    lines: list[_PlannedLine]
+    parts: list[_PlannedPart]
+    needs_approval: bool
+
+
 def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount: int | None = None,
                  reason: str = "", return_location_id: int | None = None, actor: str = "",
                  actor_role: str = "", api_client_id: int | None = None,
@@ -93,11 +105,9 @@ def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount
             existing = Refund.objects.filter(order=order, idempotency_key=idempotency_key).first()
             if existing is not None:
                 return existing
-        planned_lines = _plan_lines(order, lines) if lines else []
-        total = _refund_total(order, planned_lines, amount)
-        if planned_lines:
-            planned_lines = _fit_lines(planned_lines, total)
-        parts = _split_over_tenders(order, total) if origin is None else _origin_parts(order, origin, total)
+        planned_lines, total, parts = _plan(order, lines, amount)
+        if origin is not None:
+            parts = _origin_parts(order, origin, total)
         refund = Refund.objects.create(
             order=order, status=RefundStatus.PENDING, amount=total, currency=order.currency,
             reason=reason[:255], return_location_id=return_location_id or order.location_id,
@@ -164,6 +174,30 @@ def complete_refund_part(*, part_id: int, reference: str = "", actor: str = "") 
 
 
 # Planning: what the refund is worth and where its money goes.
+
+def preview_refund(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount: int | None = None,
+                   actor_role: str = "") -> RefundPreview:
+    """A dry run of refund_order's planning, writing nothing (the back office shows it before
+    the refund is confirmed). It raises what refund_order would raise for the same inputs."""
+    if bool(lines) == (amount is not None):
+        raise ValidationFailed("Name the lines to return or an amount of money, one of the two.",
+                               field="lines")
+    order = Order.objects.select_related("location").filter(pk=order_id).first()
+    if order is None:
+        raise NotFound(f"No order {order_id}.")
+    planned_lines, total, parts = _plan(order, lines, amount)
+    return RefundPreview(order=order, amount=total, lines=planned_lines, parts=parts,
+                         needs_approval=_needs_approval(actor_role, total))
+
+
+def _plan(order: Order, lines: Sequence[ReturnLineInput], amount: int | None
+          ) -> tuple[list[_PlannedLine], int, list[_PlannedPart]]:
+    planned_lines = _plan_lines(order, lines) if lines else []
+    total = _refund_total(order, planned_lines, amount)
+    if planned_lines:
+        planned_lines = _fit_lines(planned_lines, total)
+    return planned_lines, total, _split_over_tenders(order, total)
+
 
 def _plan_lines(order: Order, lines: Sequence[ReturnLineInput]) -> list[_PlannedLine]:
     by_number = {line.line_number: line for line in order.lines.all()}

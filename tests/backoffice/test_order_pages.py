@@ -52,12 +52,19 @@ def test_a_store_manager_sees_only_their_stores_orders(phone_order, signed_in):
     assert client.post(f"/orders/{elsewhere.pk}/cancel/").status_code == 403
 
 
-def test_the_order_page_shows_lines_payments_and_a_refunds_placeholder(phone_order, signed_in):
+def test_the_order_page_shows_lines_payments_refunds_and_the_refund_form(phone_order, signed_in):
     page = signed_in("customer_service").get(f"/orders/{phone_order.pk}/").content.decode()
     assert "Burrito" in page and "Extra guacamole" in page
     assert "$23.00" in page and "PieLine" in page and "call-8812" in page
-    assert 'id="refunds"' in page and "cannot be taken in Concord yet" in page
+    assert f'hx-get="/orders/{phone_order.pk}/refunds/"' in page
+    assert f'hx-get="/orders/{phone_order.pk}/refunds/new/"' in page
     assert 'data-action="ready"' in page and 'data-action="cancel"' in page
+
+
+def test_finance_sees_the_refunds_but_not_the_refund_form(phone_order, signed_in):
+    page = signed_in("finance").get(f"/orders/{phone_order.pk}/").content.decode()
+    assert f'hx-get="/orders/{phone_order.pk}/refunds/"' in page
+    assert "/refunds/new/" not in page
 
 
 def test_the_timeline_shows_each_delivery_with_its_attempts(phone_order, signed_in):

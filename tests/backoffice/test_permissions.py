@@ -7,12 +7,16 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
+from apps.core.enums import ApiRole
+from apps.core.models import ExceptionItem
 from apps.core.services import open_exception
 from apps.customers.models import Customer
 from apps.customers.services import merge_customers
 from apps.orders.models import Order
+from apps.returns.services import refund_order
 from tests.backoffice.conftest import PASSWORD, customer_sale, record_sale
 from tests.helpers import post_order, simple_order
+from tests.returns.conftest import register_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -20,7 +24,10 @@ GETS = ["/", "/stock/", "/stock/OAK/BURRITO/", "/stock/BKN/BURRITO/", "/orders/"
         "/orders/{bkn_order}/", "/orders/{oak_order}/timeline/", "/orders/{bkn_order}/timeline/",
         "/exceptions/", "/exceptions/{oak_exception}/", "/exceptions/{bkn_exception}/",
         "/customers/", "/customers/{oak_customer}/", "/customers/{bkn_customer}/",
-        "/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/"]
+        "/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/",
+        "/orders/{oak_order}/refunds/", "/orders/{bkn_order}/refunds/", "/orders/{oak_order}/refunds/new/",
+        "/orders/{bkn_order}/refunds/new/"]
+REFUND_FORMS = ["/orders/{oak_order}/refunds/new/", "/orders/{bkn_order}/refunds/new/"]
 POSTS = [
     ("/stock/OAK/BURRITO/", {"action": "change", "kind": "delta", "quantity": "1", "note": "found one"}),
     ("/stock/BKN/BURRITO/", {"action": "86"}),
@@ -30,6 +37,12 @@ POSTS = [
     ("/exceptions/{bkn_exception}/", {"action": "ignore", "reason": "noise"}),
     ("/customers/{oak_customer}/merge/", {"other": "{bkn_customer}"}),
     ("/customers/merges/{merge}/undo/", {}),
+    ("/orders/{paid_oak_order}/refunds/new/", {"step": "confirm", "kind": "amount", "amount": "1.00",
+                                               "return_location": "OAK", "reason": "goodwill",
+                                               "token": "t1"}),
+    ("/exceptions/{oak_approval}/", {"action": "approve"}),
+    ("/exceptions/{bkn_approval}/", {"action": "reject", "reason": "outside the policy"}),
+    ("/exceptions/{oak_manual_refund}/", {"action": "mark_refunded", "reference": "toast-receipt-1"}),
 ]
 CUSTOMER_MERGING = ["/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/"]
 OK, DONE, DENIED, TO_LOGIN = 200, 302, 403, 302
@@ -47,6 +60,10 @@ EXPECTED = {
         "POST /stock/OAK/BURRITO/": DONE, "POST /stock/BKN/BURRITO/": DENIED,
         "POST /orders/{oak_order}/ready/": DONE, "POST /orders/{bkn_order}/cancel/": DENIED,
         "POST /exceptions/{oak_exception}/": DONE, "POST /exceptions/{bkn_exception}/": DENIED,
+        "/orders/{oak_order}/refunds/": OK, "/orders/{bkn_order}/refunds/": DENIED,
+        **dict.fromkeys(REFUND_FORMS, DENIED), "POST /orders/{paid_oak_order}/refunds/new/": DENIED,
+        "POST /exceptions/{oak_approval}/": DONE, "POST /exceptions/{bkn_approval}/": DENIED,
+        "POST /exceptions/{oak_manual_refund}/": DONE,
     },
     "customer_service": {
         **dict.fromkeys(GETS, OK),
@@ -54,11 +71,13 @@ EXPECTED = {
         "POST /orders/{oak_order}/ready/": DONE, "POST /orders/{bkn_order}/cancel/": DONE,
         "POST /exceptions/{oak_exception}/": DONE, "POST /exceptions/{bkn_exception}/": DONE,
         "POST /customers/{oak_customer}/merge/": DONE, "POST /customers/merges/{merge}/undo/": DONE,
+        "POST /orders/{paid_oak_order}/refunds/new/": DONE, "POST /exceptions/{oak_approval}/": DENIED,
+        "POST /exceptions/{bkn_approval}/": DENIED, "POST /exceptions/{oak_manual_refund}/": DONE,
     },
     "finance": {
         **dict.fromkeys(GETS, OK), "/exceptions/": DENIED, "/exceptions/{oak_exception}/": DENIED,
         "/exceptions/{bkn_exception}/": DENIED, **dict.fromkeys(CUSTOMER_MERGING, DENIED),
-        **{f"POST {path}": DENIED for path, _ in POSTS},
+        **dict.fromkeys(REFUND_FORMS, DENIED), **{f"POST {path}": DENIED for path, _ in POSTS},
     },
     "admin": {**dict.fromkeys(GETS, OK), **{f"POST {path}": DONE for path, _ in POSTS}},
 }
@@ -78,7 +97,40 @@ def world(stores, phone):
         "merge": merge_customers(survivor_id=twins[0].pk, other_id=twins[1].pk).pk,
         "oak_exception": open_exception(kind="oversold", title="OAK", location_code="OAK", dedupe_key="o").pk,
         "bkn_exception": open_exception(kind="oversold", title="BKN", location_code="BKN", dedupe_key="b").pk,
+        "paid_oak_order": register_sale(external_id="paid-oak").pk, **refund_exceptions(),
     }
+
+
+def refund_exceptions() -> dict:
+    """A customer-service refund waiting for approval at each store, and a Toast card refund
+    at OAK waiting for staff to refund it at the POS."""
+    big_oak = register_sale(external_id="big-oak", quantity=80)  # 30,000: above the limit
+    big_bkn = card_sale_at("BKN", external_id="big-bkn", burritos=30)  # 28,500
+    waiting = [refund_order(order_id=order.pk, amount=21_000, actor="sam",
+                            actor_role=ApiRole.CUSTOMER_SERVICE) for order in (big_oak, big_bkn)]
+    toast = register_sale(external_id="toast-oak", platform="toast", source_name="Toast")
+    manual = refund_order(order_id=toast.pk, amount=300, actor="sam").parts.get()
+    return {"oak_approval": _exception_of("refund-approval", waiting[0].pk),
+            "bkn_approval": _exception_of("refund-approval", waiting[1].pk),
+            "oak_manual_refund": _exception_of("refund-part", manual.pk)}
+
+
+def card_sale_at(location_code: str, *, external_id: str, burritos: int) -> Order:
+    from django.utils import timezone
+
+    from apps.orders import services
+
+    total = 950 * burritos
+    order, _ = services.record_external_order(order=services.ExternalOrderInput(
+        channel="register", source_name="Square", external_id=external_id, location_code=location_code,
+        lines=(services.LineInput("BURRITO", burritos),), placed_at=timezone.now(),
+        fulfillment_type="in_store", already_fulfilled=True, platform="square", tenders=(services.TenderFact(
+            type="card", amount=total, platform="square", reference=f"pay-{external_id}", status="paid"),)))
+    return order
+
+
+def _exception_of(key: str, pk: int) -> int:
+    return ExceptionItem.objects.get(dedupe_key=f"{key}:{pk}").pk
 
 
 def client_for(role: str, make_staff) -> Client:
