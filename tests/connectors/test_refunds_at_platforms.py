@@ -16,6 +16,7 @@ from django.utils import timezone
 from apps.connectors.enums import DeliveryKind, DeliveryStatus
 from apps.connectors.models import Delivery, PlatformConnection
 from apps.connectors.services.catalog_sync import run_catalog_pull, start_catalog_pull
+from apps.connectors.square import poller as square_poller
 from apps.connectors.tasks import sync_once
 from apps.connectors.toast import poller as toast_poller
 from apps.core.models import ExceptionItem, OutboxEvent
@@ -158,6 +159,26 @@ def test_a_refund_made_at_the_square_register_is_recorded_once(square):
     assert order.refunded_amount == 300
     assert not refund_deliveries().exists()  # nothing is sent back to Square
     assert len(platform_refunds(square)) == 1
+
+
+def test_a_register_refund_whose_webhooks_were_lost_arrives_with_the_poll(square):
+    order = square_sale(square)
+    square.webhook_max_attempts = 1
+    square.concord_url = "http://127.0.0.1:9"  # nothing listens on the discard port
+    made = control(square, "refund", {"order_id": order.external_id, "amount": 250})
+    wait_until(lambda: platform_refunds(square)[0]["status"] == "COMPLETED", message="Square settles it")
+    square.flush_webhooks(10)
+    assert not Refund.objects.exists()
+
+    link = PlatformConnection.objects.get(platform="square")
+    refund = engine_until(lambda: (square_poller.poll(link), Refund.objects.first())[1], square,
+                          message="the poll brings the refunded order")
+    square_poller.poll(link)
+    run_engine(square)
+
+    assert Refund.objects.count() == 1
+    assert (refund.amount, refund.status) == (250, "completed")
+    assert refund.parts.get().reference == made["refund_id"]
 
 
 def test_a_refund_above_the_limit_waits_for_approval_and_sends_nothing_until_approved(square, live_server,

@@ -122,9 +122,10 @@ def _record_notified_order(message: dict) -> str:
 def apply_order(order: dict) -> str:
     """A finished Square order: one Concord sent follows its ticket (COMPLETED fulfils it,
     CANCELED cancels it); any other is a register sale, recorded when COMPLETED. A register
-    sale cannot be canceled once COMPLETED (Square refunds it instead)."""
+    sale cannot be canceled once COMPLETED (Square refunds it instead), and the refunds
+    it carries are followed too, so a refund whose webhooks were lost arrives with the poll."""
     if not is_from_concord(order):
-        return record_sale(order)
+        return "; ".join([record_sale(order), *_follow_order_refunds(order)])
     link = connected_link(PLATFORM, order.get("location_id"))
     order_id = order_id_of_reference((order.get("metadata") or {}).get("concord_reference")
                                      or order.get("reference_id"))
@@ -247,6 +248,24 @@ def _follow_refund(event: InboundEvent) -> str:
         currency=money.get("currency") or "", text=refund.get("reason") or "",
         occurred_at=square_time(refund.get("updated_at")))
     return refund_reported(reported, final_attempt=event.attempts >= settings.INBOUND_MAX_ATTEMPTS)
+
+
+# The refunds an Order carries (`Order.refunds[]`, SQ-SPEC `Refund`): APPROVED is Square's
+# settled state there, the emulator writes COMPLETED as the PaymentRefund does.
+ORDER_REFUND_STATES = {"APPROVED": "completed", "COMPLETED": "completed", "PENDING": "pending",
+                       "REJECTED": "failed", "FAILED": "failed"}
+
+
+def _follow_order_refunds(order: dict) -> list[str]:
+    outcomes = []
+    for refund in order.get("refunds") or []:
+        money = refund.get("amount_money") or {}
+        outcomes.append(refund_reported(ReportedRefund(
+            platform=PLATFORM, refund_id=refund["id"],
+            status=ORDER_REFUND_STATES.get(refund.get("status") or "", "pending"),
+            payment_reference=refund.get("tender_id") or "", amount=_cents(money),
+            currency=money.get("currency") or "", text=refund.get("reason") or "")))
+    return outcomes
 
 
 # -- counts and flags --------------------------------------------------------------------------
