@@ -79,7 +79,9 @@ def stock_detail(request, location_code: str, sku: str):
         done = _handle_post(request, level, forms)
         if done is not None:
             return done
-    level.refresh_from_db()
+    # The numbers a refused change may have raced with; not the location and variant,
+    # which refresh_from_db() would otherwise read again.
+    level.refresh_from_db(fields=["on_hand", "committed", "safety_stock", "is_86d", "updated_at"])
     movements = Paginator(StockMovement.objects.filter(level=level).order_by("-id"), PAGE_SIZE).get_page(
         request.GET.get("page"))
     return render(request, "inventory/stock_detail.html", {
