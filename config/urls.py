@@ -23,7 +23,7 @@ from apps.orders.api import (
     OrderReadyApi,
 )
 from apps.reports.api import ChannelReportApi
-from apps.returns.api import OrderRefundsApi, RefundDetailApi
+from apps.returns.api import OrderExchangesApi, OrderRefundsApi, RefundDetailApi
 
 api_v1 = [
     path("api/v1/orders", OrderCreateApi.as_view(), name="api-orders"),
@@ -32,6 +32,7 @@ api_v1 = [
     path("api/v1/orders/<int:order_id>/fulfill", OrderFulfillApi.as_view(), name="api-order-fulfill"),
     path("api/v1/orders/<int:order_id>/cancel", OrderCancelApi.as_view(), name="api-order-cancel"),
     path("api/v1/orders/<int:order_id>/refunds", OrderRefundsApi.as_view(), name="api-order-refunds"),
+    path("api/v1/orders/<int:order_id>/exchanges", OrderExchangesApi.as_view(), name="api-order-exchanges"),
     path("api/v1/refunds/<int:refund_id>", RefundDetailApi.as_view(), name="api-refund"),
     path("api/v1/locations", LocationListApi.as_view(), name="api-locations"),
     path("api/v1/catalog", CatalogApi.as_view(), name="api-catalog"),

@@ -34,6 +34,7 @@ class TenderType(models.TextChoices):
     LOYALTY = "loyalty", "Loyalty points"
     OTHER = "other", "Other"
     EXTERNAL = "external", "Paid on another platform"
+    EXCHANGE = "exchange", "Exchange credit"  # the value of goods returned in an exchange
 
 
 # Tenders drawn on a Concord balance: redeemed in the order's own transaction.

@@ -1,18 +1,31 @@
-"""API v1 refunds (DESIGN.md, "API v1, part 2"): thin views over returns.refund_order."""
+"""API v1 refunds (DESIGN.md, "API v1, part 2"): thin views over returns.refund_order;
+exchanges over returns.exchanges.exchange_order."""
 
+from django.conf import settings
 from drf_spectacular.utils import OpenApiExample, extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from apps.core.api_fields import InputSerializer, MoneySerializer, StrictCharField, StrictIntegerField
-from apps.core.api_views import idempotency_inputs, idempotent_response, require_writer, validated_body
+from apps.core.api_views import (
+    idempotency_inputs,
+    idempotent_response,
+    require_channel,
+    require_writer,
+    validated_body,
+)
 from apps.core.errors import ValidationFailed
 from apps.core.idempotency import run_idempotent
-from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, replayed_header
+from apps.core.openapi import IDEMPOTENCY_KEY, error_responses, location_header, money_schema, replayed_header
+from apps.customers.services import normalize_phone
 from apps.inventory.selectors import get_location
-from apps.orders.selectors import get_order
+from apps.orders import api as orders_api
+from apps.orders import services as orders
+from apps.orders.enums import FulfillmentType
+from apps.orders.selectors import get_order, order_document
 from apps.returns.enums import RefundStatus
+from apps.returns.exchanges import exchange_order
 from apps.returns.selectors import get_refund, list_order_refunds, refund_document
 from apps.returns.services import ReturnLineInput, refund_order
 
@@ -139,3 +152,100 @@ class RefundDetailApi(APIView):
         200: REFUND_DOCUMENT, **error_responses(s404="`not_found`")})
     def get(self, request, refund_id: int):
         return Response(refund_document(get_refund(refund_id, client=request.user)))
+
+
+# Exchanges: a return plus a new order whose tenders pay only the difference.
+
+class ExchangeReturnInput(InputSerializer):
+    lines = RefundLineInput(many=True, min_length=1, max_length=MAX_REFUND_LINES)
+    return_location = StrictCharField(max_length=16, required=False)
+    reason = StrictCharField(max_length=255, required=False, allow_blank=True, default="")
+
+
+class ExchangeOrderInput(InputSerializer):
+    """The new order, as POST /api/v1/orders takes it; `tenders` pay only what the returned
+    goods do not cover (none when they cover it all); `fulfillment` defaults to pickup."""
+
+    location = StrictCharField(max_length=16)
+    fulfillment = orders_api.FulfillmentInput(required=False)
+    customer = orders_api.CustomerInput(required=False, help_text="Defaults to the original order's.")
+    lines = orders_api.LineInput(many=True, min_length=1, max_length=settings.MAX_ORDER_LINES)
+    tenders = orders_api.TenderInput(many=True, required=False, max_length=10)
+    discounts = orders_api.DiscountInput(many=True, required=False, max_length=10)
+    note = StrictCharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class ExchangeInput(InputSerializer):
+    def get_fields(self):
+        return {"return": ExchangeReturnInput(), "order": ExchangeOrderInput()}
+
+
+EXCHANGE_DOCUMENT = inline_serializer("Exchange", fields={
+    "id": serializers.IntegerField(), "refund": REFUND_DOCUMENT, "order": orders_api.ORDER_DOCUMENT,
+    "difference": money_schema("ExchangeDifference"),
+})
+EXCHANGE_EXAMPLE = OpenApiExample("A size swap, paying the difference", request_only=True, value={
+    "return": {"lines": [{"line": 1, "quantity": 1, "restock": True}], "reason": "wrong size"},
+    "order": {"location": "OAK", "lines": [{"sku": "TEE-L", "quantity": 1}],
+              "tenders": [{"type": "card", "amount": {"amount": 500, "currency": "USD"},
+                           "reference": "ch_123"}]},
+})
+
+
+def _new_order_input(data: dict) -> orders.OrderInput:
+    customer = data.get("customer") or {}
+    fulfillment = data.get("fulfillment") or {"type": FulfillmentType.PICKUP}
+    return orders.OrderInput(
+        location_code=data["location"], fulfillment_type=fulfillment["type"],
+        fulfillment_at=fulfillment.get("pickup_at") or fulfillment.get("deliver_at"),
+        delivery_address=fulfillment.get("address"),
+        customer=orders.CustomerInput(name=customer.get("name", ""), email=customer.get("email", ""),
+                                      phone=normalize_phone(customer.get("phone", ""))),
+        lines=tuple(orders.LineInput(
+            sku=line["sku"], quantity=line["quantity"], note=line["note"],
+            modifiers=tuple(orders.ModifierInput(m["sku"], m["quantity"]) for m in line.get("modifiers", [])),
+            discounts=orders_api._discounts(line.get("discounts", [])))
+            for line in data["lines"]),
+        tenders=tuple(orders_api._tender(tender) for tender in data.get("tenders", [])),
+        discounts=orders_api._discounts(data.get("discounts", [])), note=data["note"])
+
+
+class OrderExchangesApi(APIView):
+    """POST exchanges goods of an order: a return plus a new order settling the difference."""
+
+    @extend_schema(
+        operation_id="order_exchanges_create", request=ExchangeInput, examples=[EXCHANGE_EXAMPLE],
+        responses={201: EXCHANGE_DOCUMENT, **error_responses(
+            s403="`forbidden`, `channel_not_allowed` (the new order needs a phone or web key)",
+            s404="`not_found`",
+            s409="`insufficient_stock`, `item_unavailable` (the new order; nothing happens, no refund "
+                 "either), `exceeds_refundable`, `insufficient_balance`, `approval_required` (the "
+                 "difference to give back is above the key's refund limit), `request_in_progress`",
+            s422="`required`, `invalid`, `unknown_field`, `invalid_body`, `min_value`, `max_value`, "
+                 "`unknown_location`, `unknown_sku`, `currency_mismatch`, `nothing_to_restock`, "
+                 "`tenders_mismatch` (the tenders must pay the new total less the returned value), "
+                 "`idempotency_key_missing`, `idempotency_key_reused`")},
+        parameters=[IDEMPOTENCY_KEY, location_header(201), replayed_header(201)],
+        description="201 with the refund (its exchange-credit parts completed at once), the new order "
+                    "(paid by an `exchange` tender worth the credit) and `difference`: the new total "
+                    "less the returned value (positive: paid by the tenders; negative: refunded).")
+    def post(self, request, order_id: int):
+        require_writer(request, action="exchange orders")
+        require_channel(request, orders_api.ORDERING_CHANNELS)
+        order = get_order(order_id, client=request.user)
+        key, request_hash = idempotency_inputs(request)
+        data = validated_body(ExchangeInput, request)
+        returned, client = data["return"], request.user
+
+        def exchange() -> tuple[int, dict]:
+            made = exchange_order(
+                order_id=order.pk, client=client, idempotency_key=key, reason=returned["reason"],
+                returned=[ReturnLineInput(line["line"], line["quantity"], line["restock"])
+                          for line in returned["lines"]],
+                return_location_id=_return_location_id(returned), new_order=_new_order_input(data["order"]))
+            return 201, {"id": made.pk, "refund": refund_document(get_refund(made.refund_id)),
+                         "order": order_document(get_order(made.new_order_id)),
+                         "difference": {"amount": made.difference, "currency": made.currency}}
+
+        result = run_idempotent(client_id=client.pk, key=key, request_hash=request_hash, perform=exchange)
+        return idempotent_response(result, location=f"/api/v1/orders/{result.body['order']['id']}")

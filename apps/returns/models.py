@@ -90,3 +90,34 @@ class RefundPart(models.Model):
 
     def __str__(self):
         return f"{self.amount} to payment #{self.payment_id} ({self.status})"
+
+
+class Exchange(models.Model):
+    """A return plus a new order that settles only the difference (apps.returns.exchanges).
+
+    The refund returns the goods through the one refund path; the part of its money that
+    pays the new order (`credit_amount`) is the new order's `exchange` tender, and only the
+    rest goes back to the original tenders. `difference` is the new order's total less the
+    refund: positive, what the customer paid; negative, what went back to them."""
+
+    refund = models.OneToOneField(Refund, on_delete=models.PROTECT, related_name="exchange")
+    new_order = models.OneToOneField("orders.Order", on_delete=models.PROTECT, related_name="exchange")
+    credit_amount = models.BigIntegerField()
+    difference = models.BigIntegerField()
+    currency = models.CharField(max_length=3)
+    api_client = models.ForeignKey("core.ApiClient", null=True, blank=True, on_delete=models.PROTECT)
+    idempotency_key = models.CharField(max_length=255, blank=True,
+                                       help_text="The caller's key: the same key is the same exchange.")
+    actor = models.CharField(max_length=100, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            models.CheckConstraint(condition=Q(credit_amount__gte=0), name="exchange_credit_not_negative"),
+            models.UniqueConstraint(fields=["api_client", "idempotency_key"],
+                                    condition=~Q(idempotency_key=""), name="exchange_once_per_key"),
+        ]
+
+    def __str__(self):
+        return f"Exchange #{self.pk}: refund #{self.refund_id}, new order #{self.new_order_id}"

@@ -89,8 +89,13 @@ class RefundPreview:
 def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount: int | None = None,
                  reason: str = "", return_location_id: int | None = None, actor: str = "",
                  actor_role: str = "", api_client_id: int | None = None,
-                 idempotency_key: str = "", origin: PlatformOrigin | None = None) -> Refund:
+                 idempotency_key: str = "", origin: PlatformOrigin | None = None,
+                 exchange_credit_up_to: int = 0) -> Refund:
     """Refund units of lines (a return) or an amount of money alone, once per key.
+
+    With `exchange_credit_up_to`, an exchange keeps up to that much of the refund to pay
+    its new order (apps.returns.exchanges): those parts complete at once as exchange credit,
+    and only the rest goes back to the tenders (and may need approval).
 
     With `origin`, a refund a platform already made (at a POS, in Shopify's admin) is
     recorded: the lines it names share the amount it gave back, all of which comes from the
@@ -113,11 +118,13 @@ def refund_order(*, order_id: int, lines: Sequence[ReturnLineInput] = (), amount
             reason=reason[:255], return_location_id=return_location_id or order.location_id,
             actor=actor[:100], actor_role=actor_role, api_client_id=api_client_id,
             idempotency_key=idempotency_key)
-        _write_lines_and_parts(refund, planned_lines, parts)
+        given_back, kept = _set_aside_for_exchange(parts, min(total, exchange_credit_up_to))
+        _write_lines_and_parts(refund, planned_lines, given_back)
+        _write_exchange_credit_parts(refund, kept)
         claim_refunded(order_id=order.pk, amount=total,
                        tender_amounts={p.payment.pk: p.amount for p in parts},
                        lines=[LineClaim(p.order_line.pk, p.quantity, p.amount) for p in planned_lines])
-        if origin is None and _needs_approval(actor_role, total):
+        if origin is None and _needs_approval(actor_role, sum(p.amount for p in given_back)):
             _await_approval(refund, order)
         else:
             _carry_out(refund, order, origin)
@@ -304,6 +311,33 @@ def _write_lines_and_parts(refund: Refund, planned: list[_PlannedLine], parts: l
         for p in parts])
 
 
+def _set_aside_for_exchange(parts: list[_PlannedPart], kept: int
+                            ) -> tuple[list[_PlannedPart], list[_PlannedPart]]:
+    """Each tender's part gives its share of `kept` (largest remainder) to the exchange's new
+    order; only the rest goes back to it, with the points that rest is worth."""
+    if kept <= 0 or not parts:
+        return parts, []
+    shares = money.allocate(kept, [p.amount for p in parts])
+    given_back, kept_parts = [], []
+    for part, share in zip(parts, shares, strict=True):
+        rest = part.amount - share
+        if share:
+            kept_parts.append(_PlannedPart(payment=part.payment, amount=share, points=0))
+        if rest:
+            points = (money.cumulative_share(part.payment.points, done=part.payment.refunded_amount + share,
+                                             more=rest, whole=part.payment.amount)
+                      if part.points else 0)
+            given_back.append(_PlannedPart(payment=part.payment, amount=rest, points=points))
+    return given_back, kept_parts
+
+
+def _write_exchange_credit_parts(refund: Refund, kept: list[_PlannedPart]) -> None:
+    RefundPart.objects.bulk_create([
+        RefundPart(refund=refund, payment=p.payment, amount=p.amount, platform="",
+                   status=RefundPartStatus.COMPLETED, reference=f"exchange-credit:refund-{refund.pk}")
+        for p in kept])
+
+
 # Approval.
 
 def _needs_approval(actor_role: str, total: int) -> bool:
@@ -350,7 +384,9 @@ def _move(refund: Refund, current: str, new: str, *, decided_by: str = "") -> No
 # Carrying out: each part where its money was taken, stock, points; then done or pending.
 
 def _carry_out(refund: Refund, order: Order, origin: PlatformOrigin | None = None) -> None:
-    for part in refund.parts.select_related("payment").order_by("pk"):
+    # A part already completed (an exchange's credit) has nothing left to give back.
+    open_parts = refund.parts.exclude(status=RefundPartStatus.COMPLETED)
+    for part in open_parts.select_related("payment").order_by("pk"):
         if origin is not None:
             _set_part(part, RefundPartStatus.COMPLETED, origin.refund_id)
         else:

@@ -1,0 +1,100 @@
+"""Exchanges: a return plus a new order that settles only the difference.
+
+exchange_order does it all in one transaction: it prices the new order, returns the goods
+through the one refund path (refund_order) asking it to keep up to the new order's total
+as exchange credit, then places the new order (orders.place_order: stock reserved like any
+order, all or nothing) paid by an `exchange` tender worth that credit plus the caller's
+tenders for the rest. So an even exchange moves no money; a dearer new order is paid only
+the difference; a cheaper one sends the difference back to the original tenders as a
+normal refund part. Anything refused (short stock, tenders that do not add up, above the
+refund limit) rolls everything back, the refund included.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import replace
+
+from django.db import transaction
+
+from apps.core.errors import ValidationFailed
+from apps.inventory.selectors import get_location
+from apps.orders.enums import TenderType
+from apps.orders.locks import lock_order
+from apps.orders.models import Order
+from apps.orders.services import CustomerInput, OrderInput, TenderInput, place_order
+from apps.orders.services.pricing import apply_discounts_and_tax, price_lines
+from apps.returns.enums import RefundStatus
+from apps.returns.exceptions import ExchangeNeedsApproval
+from apps.returns.models import Exchange, Refund
+from apps.returns.services import ReturnLineInput, refund_order
+
+
+def exchange_order(*, order_id: int, returned: Sequence[ReturnLineInput], new_order: OrderInput, client,
+                   idempotency_key: str, reason: str = "", return_location_id: int | None = None
+                   ) -> Exchange:
+    """Return `returned` units of the order and place `new_order` for the same customer,
+    its tenders paying only what the returned goods do not cover. Once per key."""
+    if not returned:
+        raise ValidationFailed("Name the lines to return.", field="return.lines", extra={"code": "required"})
+    if not idempotency_key:
+        raise ValidationFailed("An exchange needs an idempotency key.", field="Idempotency-Key",
+                               extra={"code": "idempotency_key_missing"})
+    with transaction.atomic():
+        existing = _existing(client, idempotency_key)
+        if existing is not None:
+            return existing
+        original = lock_order(order_id)
+        new_total = _new_order_total(new_order, original)
+        refund = refund_order(
+            order_id=original.pk, lines=returned, reason=reason, return_location_id=return_location_id,
+            actor=f"api:{client.pk}", actor_role=client.role, api_client_id=client.pk,
+            idempotency_key=f"exchange:{client.pk}:{idempotency_key}", exchange_credit_up_to=new_total)
+        if refund.status == RefundStatus.AWAITING_APPROVAL:
+            raise ExchangeNeedsApproval(
+                f"The exchange would give back {refund.amount - new_total} {original.currency}, above "
+                "your refund limit: refund that on its own (it waits for approval), then exchange.")
+        credit = min(refund.amount, new_total)
+        placed = place_order(client=client, order=_paid_with_credit(new_order, original, refund, credit),
+                             idempotency_key=_order_key(idempotency_key), request_hash="")
+        return Exchange.objects.create(
+            refund=refund, new_order_id=placed.body["id"], credit_amount=credit,
+            difference=new_total - refund.amount, currency=original.currency, api_client=client,
+            idempotency_key=idempotency_key, actor=f"api:{client.pk}")
+
+
+def _existing(client, idempotency_key: str) -> Exchange | None:
+    return Exchange.objects.filter(api_client=client, idempotency_key=idempotency_key).first()
+
+
+def _new_order_total(new_order: OrderInput, original: Order) -> int:
+    """What the new order will cost, priced as place_order prices it (catalog, discounts, tax)."""
+    location = get_location(new_order.location_code)
+    if location.currency != original.currency:
+        raise ValidationFailed(f"The order was paid in {original.currency}; {location.code} sells in "
+                               f"{location.currency}.", field="order.location",
+                               extra={"code": "currency_mismatch"})
+    priced = price_lines(location=location, lines=new_order.lines)
+    return apply_discounts_and_tax(priced=priced, lines=new_order.lines,
+                                   order_discounts=new_order.discounts, location=location).total
+
+
+def _paid_with_credit(new_order: OrderInput, original: Order, refund: Refund, credit: int) -> OrderInput:
+    """The new order, for the original's customer unless it names one, with the credit as its
+    last tender (so the caller's tenders keep their indexes in errors)."""
+    tenders = new_order.tenders
+    if credit:
+        tenders = (*tenders, TenderInput(type=TenderType.EXCHANGE, amount=credit, currency=original.currency,
+                                         reference=f"refund-{refund.pk}"))
+    customer = new_order.customer
+    if customer == CustomerInput():
+        customer = CustomerInput(name=original.customer_name, phone=original.customer_phone,
+                                 email=original.customer_email)
+    return replace(new_order, tenders=tenders, customer=customer)
+
+
+def _order_key(idempotency_key: str) -> str:
+    """The new order's own idempotency record. Clients' keys are stripped (validate_key), so
+    one that starts with a space is never theirs; the digest keeps it within the column."""
+    return f" exchange:{hashlib.sha256(idempotency_key.encode()).hexdigest()}"
