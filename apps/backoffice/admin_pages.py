@@ -18,11 +18,13 @@ from apps.backoffice.forms import (
     EditStaffUserForm,
     NewStaffUserForm,
     OwnershipForm,
+    StockResyncForm,
 )
 from apps.connectors.config import is_configured
 from apps.connectors.enums import JobStatus
 from apps.connectors.services.catalog_sync import start_catalog_pull
 from apps.connectors.services.operator import set_channel_buffer, set_owner
+from apps.connectors.services.stock_resync import start_stock_resync
 from apps.core import roles
 from apps.core.errors import DomainError
 from apps.core.models import ApiClient
@@ -102,7 +104,7 @@ def api_keys(request):
 
     def create(data):
         nonlocal new_key
-        client, new_key = create_api_client(name=data["name"], channel=data["channel"],
+        client, new_key = create_api_client(name=data["name"], channel=data["channel"], role=data["role"],
                                             actor_label=request.user.username)
         messages.success(request, f"Key for {client.name} created. Copy it now: it is not shown again.")
 
@@ -134,7 +136,7 @@ def revoke_api_key(request, client_id: int):
 def sync_settings(request):
     locations = list(_locations())
     forms = {"buffer_form": BufferForm(locations=locations), "owner_form": OwnershipForm(locations=locations),
-             "pull_form": CatalogPullForm()}
+             "pull_form": CatalogPullForm(), "resync_form": StockResyncForm()}
     action = request.POST.get("form", "")
     if action == "buffer":
         forms["buffer_form"] = BufferForm(request.POST, locations=locations)
@@ -155,9 +157,19 @@ def sync_settings(request):
         if _run(forms["pull_form"], lambda data: _start_catalog_pull(data["platform"])):
             messages.success(request, "Catalog pull queued; its progress shows below, here or later.")
             return redirect("backoffice:manage-sync")
+    elif action == "resync":
+        forms["resync_form"] = StockResyncForm(request.POST)
+        if _run(forms["resync_form"], lambda data: _start_stock_resync(data["platform"])):
+            messages.success(request, "Stock resync queued; its progress shows below, here or later.")
+            return redirect("backoffice:manage-sync")
     return render(request, "backoffice/manage/sync.html", {
         **forms, "connections": selectors.connection_health(), "locations": locations,
         **selectors.buffers_and_owners(locations), **_jobs(), "tab": "sync"})
+
+
+def _start_stock_resync(platform: str) -> None:
+    job = start_stock_resync(platform=platform)
+    async_task("apps.connectors.tasks.stock_resync_task", job.pk)
 
 
 def _location_id(code: str) -> int:

@@ -3,7 +3,7 @@
 from django import forms
 
 from apps.connectors.enums import OWNER_CHOICES, Domain, Platform
-from apps.core.enums import Channel
+from apps.core.enums import ApiRole, Channel
 from apps.core.roles import ROLE_BY_SLUG
 
 ROLE_CHOICES = [(slug, name) for slug, name in ROLE_BY_SLUG.items()]
@@ -35,8 +35,24 @@ class EditStaffUserForm(StaffUserForm):
 
 
 class ApiKeyForm(forms.Form):
-    name = forms.CharField(max_length=100, help_text="Who calls with it: “PieLine”, “Web checkout”.")
-    channel = forms.ChoiceField(choices=Channel.choices)
+    """A channel key (one channel's orders, only its own) or a staff key (a role over every
+    channel's orders: customer service refunds, finance reads): one of the two."""
+
+    name = forms.CharField(max_length=100,
+                           help_text="Who calls with it: “PieLine”, “Web checkout”, “Helpdesk”.")
+    channel = forms.ChoiceField(choices=[("", "—"), *Channel.choices], required=False,
+                                label="Channel key for",
+                                help_text="Places and reads the orders of this channel it made itself.")
+    role = forms.ChoiceField(choices=[("", "—"), *ApiRole.choices], required=False, label="or staff key as",
+                             help_text="Works on every channel's orders with this role's rights.")
+
+    def clean(self):
+        data = super().clean()
+        if data.get("channel") and data.get("role"):
+            self.add_error("role", "Choose a channel or a staff role, not both.")
+        elif not data.get("channel") and not data.get("role") and "channel" not in self.errors:
+            self.add_error("channel", "Choose the channel the key is for, or a staff role.")
+        return data
 
 
 class BufferForm(forms.Form):
@@ -63,3 +79,8 @@ class OwnershipForm(forms.Form):
 
 class CatalogPullForm(forms.Form):
     platform = forms.ChoiceField(choices=Platform.choices)
+
+
+class StockResyncForm(forms.Form):
+    platform = forms.ChoiceField(choices=Platform.choices,
+                                 help_text="Read its counts again and push every item to it.")

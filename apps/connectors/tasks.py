@@ -167,3 +167,10 @@ def catalog_pull_task(job_id: int) -> str:
 
     job = run_catalog_pull(job_id)
     return f"{job.status} {job.done}/{job.total}"
+
+
+def stock_resync_task(job_id: int) -> str:
+    from apps.connectors.services.stock_resync import run_stock_resync
+
+    job = run_stock_resync(job_id)
+    return f"{job.status} {job.done}/{job.total}"

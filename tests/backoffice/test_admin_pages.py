@@ -132,3 +132,25 @@ def test_the_audit_log_filters_by_action_and_actor(stores, signed_in):
     page = client.get("/manage/audit/", {"action": "api_client"})
     assert [entry.action for entry in page.context["page"]] == ["api_client.created"]
     assert client.get("/manage/audit/", {"actor": "nobody"}).context["page"].paginator.count == 0
+
+
+def test_a_staff_key_is_created_with_its_role_and_shown_once(stores, signed_in):
+    client = signed_in("admin")
+    response = client.post("/manage/api-keys/", {"name": "Helpdesk", "role": "customer_service"})
+    key = response.context["new_key"]
+    api_client = ApiClient.objects.get(name="Helpdesk")
+    assert (api_client.role, api_client.channel) == ("customer_service", "")
+    assert api_client.key_hash == hash_key(key)
+    assert f'id="new-key">{key}<' in response.content.decode()
+    page = client.get("/manage/api-keys/").content.decode()
+    assert key not in page and "Customer service" in page
+
+
+def test_a_key_names_a_channel_or_a_role_next_to_the_field(stores, signed_in):
+    client = signed_in("admin")
+    neither = client.post("/manage/api-keys/", {"name": "X", "channel": "", "role": ""})
+    both = client.post("/manage/api-keys/", {"name": "X", "channel": "phone", "role": "finance"})
+    assert neither.context["form"].errors == {
+        "channel": ["Choose the channel the key is for, or a staff role."]}
+    assert both.context["form"].errors == {"role": ["Choose a channel or a staff role, not both."]}
+    assert not ApiClient.objects.filter(name="X").exists()
