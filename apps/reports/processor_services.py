@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
 
 from apps.inventory.models import Location
 from apps.orders.models import Payment
@@ -41,6 +43,7 @@ class ProcessorFact:
     method: str = ""
     card_brand: str = ""
     business_day: date | None = None  # the platform's own (Toast's paidBusinessDate), if it has one
+    refund_id: str = ""  # a refund transaction's refund, as Concord's refund part names it (Shopify)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -84,8 +87,9 @@ def record_processor_payment(*, fact: ProcessorFact) -> ProcessorRecord:
 def record_processor_refund(*, fact: ProcessorFact) -> ProcessorRecord:
     """A refund as the platform reports it (`amount` and `tip` given back, positive), linked
     to the refund part Concord sent under that platform id and to the refunded tender."""
-    refund_part = (RefundPart.objects.filter(platform=fact.platform, reference=fact.platform_id)
-                   .select_related("payment").first())
+    references = [fact.platform_id, *([fact.refund_id] if fact.refund_id else [])]
+    refund_part = (RefundPart.objects.filter(platform=fact.platform, reference__in=references)
+                   .select_related("payment").order_by("id").first())
     tender = refund_part.payment if refund_part else _tender(fact.platform, fact.platform_payment_id)
     if refund_part is None and tender is not None:
         refund_part = _unclaimed_part(tender, fact)
@@ -174,18 +178,21 @@ def _entry(payout: Payout, platform: str, entry: PayoutEntryFact) -> PayoutEntry
 
 
 def _link_entries(payout: Payout) -> None:
-    """Each line not linked yet, to what it names: the refund (its record and our part) or
-    else the payment (its record and our tender)."""
-    for entry in payout.entries.filter(processor_record__isnull=True, payment__isnull=True):
+    """Fill in each line's missing links to what it names: the refund (its record and our
+    part) or else the payment (its record and our tender). A line read before its payment
+    gets its tender first and its record when the payment is read."""
+    unlinked = Q(processor_record__isnull=True) | Q(payment__isnull=True)
+    for entry in payout.entries.filter(unlinked).exclude(source_payment_id="", source_refund_id=""):
         record = _named_record(payout.platform, entry)
         part = (RefundPart.objects.filter(platform=payout.platform, reference=entry.source_refund_id).first()
                 if entry.source_refund_id else None)
         tender = (record.payment if record and record.payment_id else
                   part.payment if part else _tender(payout.platform, entry.source_payment_id))
-        if record or part or tender:
-            PayoutEntry.objects.filter(pk=entry.pk).update(
-                processor_record=record, refund_part=part or (record.refund_part if record else None),
-                payment=tender)
+        found = {"processor_record": record, "refund_part": part or (record.refund_part if record else None),
+                 "payment": tender}
+        for name, value in found.items():
+            if value is not None:
+                PayoutEntry.objects.filter(pk=entry.pk, **{f"{name}__isnull": True}).update(**{name: value})
 
 
 def _named_record(platform: str, entry: PayoutEntry) -> ProcessorRecord | None:
@@ -195,17 +202,20 @@ def _named_record(platform: str, entry: PayoutEntry) -> ProcessorRecord | None:
     return ProcessorRecord.objects.filter(platform=platform, platform_id=platform_id).first()
 
 
-def link_payout_entries(*, platform: str) -> int:
-    """Link the lines of a platform's payouts read before their payments were: a repeat
-    read of the payments calls this. Returns how many lines were looked at."""
-    payouts = Payout.objects.filter(platform=platform, entries__processor_record__isnull=True,
-                                    entries__payment__isnull=True).distinct()
-    count = 0
+def link_payout_entries(*, platform: str, within_days: int = 30) -> int:
+    """Link the lines of a platform's recent payouts read before their payments were (a
+    repeat read of the payments calls this); a line naming nothing is never looked at.
+    Returns how many payouts were looked at."""
+    since = timezone.now() - timedelta(days=within_days)
+    payout_ids = (PayoutEntry.objects.filter(platform=platform, payout__created_at__gte=since)
+                  .filter(Q(processor_record__isnull=True) | Q(payment__isnull=True))
+                  .exclude(source_payment_id="", source_refund_id="")
+                  .values_list("payout_id", flat=True).distinct())
+    payouts = list(Payout.objects.filter(pk__in=list(payout_ids)))
     for payout in payouts:
         with transaction.atomic():
             _link_entries(payout)
-        count += 1
-    return count
+    return len(payouts)
 
 
 # ---------------------------------------------------------------- deposit files

@@ -631,3 +631,26 @@ def test_each_platform_names_its_money_reader():
     assert connector_platform("shopify").money is not None
     assert connector_platform("clover").money is not None
     assert connector_platform("toast").money is None  # its payments come with the polled orders
+
+
+def test_a_shopify_refunds_transactions_link_to_the_part_concord_keeps_under_the_refund_id(shopify):
+    from apps.returns.models import Refund, RefundPart
+
+    tender = sale(platform="shopify", reference="389404470", amount=1325)
+    refund = Refund.objects.create(order=tender.order, status="completed", amount=300, currency="USD")
+    part = RefundPart.objects.create(
+        refund=refund,
+        payment=tender,
+        amount=300,
+        platform="shopify",
+        status="completed",
+        reference="929361462",
+    )
+    refund_transaction = {**SHOPIFY_TRANSACTIONS[2]}
+    del refund_transaction["kind"]  # a refund's own transactions list; the kind is implied
+
+    assert shopify.money.record_refund_transactions("929361462", [refund_transaction], "USD") == 1
+
+    record = ProcessorRecord.objects.get()
+    assert (record.platform_id, record.kind, record.gross) == ("389404471", "refund", -300)
+    assert (record.refund_part, record.payment) == (part, tender)

@@ -13,6 +13,7 @@ Payouts are shop-wide, so they are read once per read, on the shop's first conne
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
 from apps.connectors.models import PlatformConnection
@@ -58,6 +59,15 @@ def record_order_transactions(link: PlatformConnection, transactions: list[dict]
             record_processor_payment(fact=fact)
         recorded += 1
     return recorded
+
+
+def record_refund_transactions(refund_id: str, transactions: list[dict], currency: str) -> int:
+    """A refund's successful transactions (a `refunds/create` webhook), as processor refunds
+    of the refund Concord knows by `refund_id`; returns how many."""
+    facts = [transaction_fact({"kind": "refund", **t}, None, currency) for t in transactions]
+    for fact in filter(None, facts):
+        record_processor_refund(fact=replace(fact, refund_id=refund_id))
+    return sum(1 for fact in facts if fact)
 
 
 def transaction_fact(transaction: dict, link: PlatformConnection | None,

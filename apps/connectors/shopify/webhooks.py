@@ -201,7 +201,12 @@ def _follow_refund(event: InboundEvent) -> str:
                                  quantity=item["quantity"], restock=item.get("restock_type") in RESTOCKED)
                     for item in items),
         restock_link=_restock_link(items), occurred_at=shopify_time(refund.get("processed_at")))
-    return refund_reported(reported, final_attempt=event.attempts >= settings.INBOUND_MAX_ATTEMPTS)
+    outcome = refund_reported(reported, final_attempt=event.attempts >= settings.INBOUND_MAX_ATTEMPTS)
+    # Its refund transactions are finance's processor refunds (linked to the part just moved).
+    from apps.connectors.shopify.money import record_refund_transactions  # it imports this module
+
+    record_refund_transactions(str(refund["id"]), transactions, currency or "USD")
+    return outcome
 
 
 def _restock_link(items: list[dict]) -> PlatformConnection | None:
