@@ -8,9 +8,10 @@ Seeds `seed_demo` + `seed_volume --orders N` into a dedicated database (`concord
 the same Postgres server, never the demo data; reused when it already holds that volume),
 starts gunicorn (one worker) on it, signs in as an admin and asks each page one request at a
 time with different targets (order numbers, emails, names). The time is the response time
-over loopback with a kept-alive connection. The SQL query count of each page is taken from
-the same request made in this process under Django's test client. Target: every page under
-150 ms p95.
+over loopback with a kept-alive connection; beside it, the gunicorn worker's CPU time per
+request (a mean: /proc counts in clock ticks), which the rest of a busy machine inflates far
+less. The SQL query count of each page is taken from the same request made in this process
+under Django's test client. Target: every page under 150 ms p95.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import re
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import psycopg
 import requests
@@ -151,21 +153,30 @@ def sign_in(base_url: str) -> requests.Session:
     return session
 
 
-def time_pages(session: requests.Session, base_url: str, targets: dict[str, list[str]],
-               warmup: int = 3) -> dict[str, list[float]]:
-    timings = {}
+def worker_cpu_seconds(master_pid: int) -> float:
+    """CPU time (user + system) of gunicorn's worker so far: what a page costs the web
+    process, whatever else the machine runs (Linux /proc, clock ticks)."""
+    children = Path(f"/proc/{master_pid}/task/{master_pid}/children").read_text().split()
+    fields = Path(f"/proc/{children[0]}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def time_pages(session: requests.Session, base_url: str, targets: dict[str, list[str]], master_pid: int,
+               warmup: int = 3) -> tuple[dict[str, list[float]], dict[str, float]]:
+    timings, cpu = {}, {}
     for name, urls in targets.items():
         for url in urls[:warmup]:
             session.get(base_url + url)
-        latencies = []
+        latencies, cpu_before = [], worker_cpu_seconds(master_pid)
         for url in urls:
             started = time.perf_counter()
             response = session.get(base_url + url)
             latencies.append((time.perf_counter() - started) * 1000)
             if response.status_code != 200:
                 raise RuntimeError(f"{url}: {response.status_code}")
+        cpu[name] = (worker_cpu_seconds(master_pid) - cpu_before) * 1000 / len(urls)
         timings[name] = sorted(latencies)
-    return timings
+    return timings, cpu
 
 
 def main() -> None:
@@ -182,18 +193,20 @@ def main() -> None:
     counts = query_counts(targets)
     port = free_port()
     server = start_gunicorn(database_url, port, workers=1)
+    load_before = os.getloadavg()[0]
     try:
         base_url = f"http://127.0.0.1:{port}"
-        timings = time_pages(sign_in(base_url), base_url, targets)
+        timings, cpu = time_pages(sign_in(base_url), base_url, targets, server.pid)
     finally:
         server.terminate()
         server.wait(timeout=10)
-    print(f"\n{args.orders:,} orders of history, {args.requests} requests per page, one gunicorn worker")
-    print(f"{'page':22} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8}")
+    print(f"\n{args.orders:,} orders of history, {args.requests} requests per page, one gunicorn worker; "
+          f"load average {load_before:.1f} before, {os.getloadavg()[0]:.1f} after ({os.cpu_count()} cores)")
+    print(f"{'page':22} {'p50 ms':>8} {'p95 ms':>8} {'queries':>8} {'worker CPU ms':>14}")
     slow = []
     for name, values in timings.items():
         p50, p95 = percentile(values, 0.50), percentile(values, 0.95)
-        print(f"{name:22} {p50:8.1f} {p95:8.1f} {counts[name]:8d}")
+        print(f"{name:22} {p50:8.1f} {p95:8.1f} {counts[name]:8d} {cpu[name]:14.1f}")
         if p95 > TARGET_P95_MS:
             slow.append(name)
     print(f"\nover {TARGET_P95_MS:.0f} ms p95: {', '.join(slow) or 'none'}")
