@@ -3,7 +3,8 @@
 `refresh_channel_rollup` (every minute, `refresh_channel_rollup_task`) recomputes the
 business days changes touched since its watermark, plus each location's latest
 RECENT_DAYS (a refund approved or a part settled changes no timestamp it could see).
-Recomputing a day replaces its rows, so running twice, or two at once, is harmless."""
+Recomputing a day replaces its rows (one writer per location at a time), so running twice,
+or two at once, is harmless."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ from apps.inventory.models import Location
 from apps.orders.models import Order
 from apps.reports.business_day import business_day_sql, location_day
 from apps.reports.channel_figures import FIGURES, location_figures
+from apps.reports.locks import lock_rollup_of_location
 from apps.reports.models import DailyChannelSales, RollupWatermark
 from apps.returns.models import Refund
 
@@ -36,6 +38,7 @@ def rebuild_channel_days(*, location: Location, first: date, last: date) -> int:
                               refreshed_at=now, **{name: getattr(cell, name) for name in FIGURES})
             for (day, channel), cell in sorted(computed.items())]
     with transaction.atomic():
+        lock_rollup_of_location(location.pk)
         DailyChannelSales.objects.filter(location=location, day__gte=first, day__lte=last).delete()
         DailyChannelSales.objects.bulk_create(rows)
     return len(rows)

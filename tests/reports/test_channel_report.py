@@ -96,3 +96,17 @@ def test_a_store_managers_report_holds_only_their_stores(fortnight):
 
     assert {row.location.code for row in report.rows} == {"BKN"}
     assert report.totals.gross_sales == 1034 + 950
+
+
+@pytest.mark.django_db(transaction=True)
+def test_refreshes_at_once_replace_a_day_in_turn(shop):
+    from tests.helpers import run_concurrently
+    from tests.reports.conftest import make_fortnight
+
+    fortnight = make_fortnight(shop)
+
+    run_concurrently(6, lambda i: rollup.rebuild_channel_days(location=fortnight.oak, first=FIRST, last=LAST))
+
+    rows = DailyChannelSales.objects.filter(location=fortnight.oak).order_by("day", "channel")
+    assert [(row.day, row.channel, row.gross_sales) for row in rows] == [
+        (FIRST, "register", 1950), (FIRST, "web", 405), (LAST, "register", 26120)]

@@ -1,0 +1,13 @@
+"""Locks of the finance reports."""
+
+from django.db import connection
+
+# pg_advisory_xact_lock's first key: the channel rollup (the second is a location id).
+ROLLUP_LOCK_CLASS = 72_001
+
+
+def lock_rollup_of_location(location_id: int) -> None:
+    """Inside a transaction: one writer of a location's rollup rows at a time, so two
+    refreshes at once replace a day's rows in turn instead of colliding on the unique key."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK_CLASS, location_id])
