@@ -15,7 +15,9 @@ from apps.customers.services import adjust_points, issue_gift_card, issue_store_
 from apps.customers.services.stored_value import MAX_BALANCE
 from apps.inventory.models import StockLevel, StockMovement
 from apps.inventory.services import adjust_stock
+from apps.returns.services import refund_order
 from tests.factories import LocationFactory, VariantFactory
+from tests.returns.conftest import register_sale
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +77,13 @@ def test_a_stock_change_an_int4_column_cannot_hold_is_refused_not_wrapped():
 
     assert StockLevel.objects.get().on_hand == 5
     assert StockMovement.objects.count() == 1
+
+
+def test_a_refund_past_2_to_the_31_raises_the_order_counters_exactly(shop):
+    """The order's refund counters are bigint too and moved by the same kind of UPDATE."""
+    order = register_sale(quantity=6_000_000)  # 375 each: 2,250,000,000
+    refund = refund_order(order_id=order.pk, amount=2**31 + 1, reason="test")
+
+    order.refresh_from_db()
+    assert (refund.amount, order.refunded_amount) == (2**31 + 1, 2**31 + 1)
+    assert order.payments.get().refunded_amount == 2**31 + 1
