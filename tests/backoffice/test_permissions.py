@@ -115,17 +115,19 @@ def refund_exceptions() -> dict:
             "oak_manual_refund": _exception_of("refund-part", manual.pk)}
 
 
-def card_sale_at(location_code: str, *, external_id: str, burritos: int) -> Order:
+def card_sale_at(location_code: str, *, external_id: str, burritos: int, platform: str = "square") -> Order:
+    """A register sale of burritos (950 each) paid by card at `platform`, as its connector records it."""
     from django.utils import timezone
 
     from apps.orders import services
 
-    total = 950 * burritos
+    card = services.TenderFact(type="card", amount=950 * burritos, platform=platform,
+                               reference=f"pay-{external_id}", status="paid")
     order, _ = services.record_external_order(order=services.ExternalOrderInput(
-        channel="register", source_name="Square", external_id=external_id, location_code=location_code,
-        lines=(services.LineInput("BURRITO", burritos),), placed_at=timezone.now(),
-        fulfillment_type="in_store", already_fulfilled=True, platform="square", tenders=(services.TenderFact(
-            type="card", amount=total, platform="square", reference=f"pay-{external_id}", status="paid"),)))
+        channel="register", source_name=platform.capitalize(), external_id=external_id,
+        location_code=location_code, lines=(services.LineInput("BURRITO", burritos),),
+        placed_at=timezone.now(), fulfillment_type="in_store", already_fulfilled=True, platform=platform,
+        tenders=(card,)))
     return order
 
 
