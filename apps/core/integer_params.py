@@ -20,7 +20,6 @@ from __future__ import annotations
 from typing import Any
 
 from psycopg import adapters
-from psycopg.abc import AdaptContext, Buffer
 from psycopg.adapt import Dumper, PyFormat
 from psycopg.pq import Format
 from psycopg.types.numeric import Int2, Int4
@@ -33,32 +32,24 @@ class _FittingIntDumper(Dumper):
 def _fitting_dumper(cls: type, bits: int, format: Format) -> type[Dumper]:
     limit = 2 ** (bits - 1)
     py_format = PyFormat.from_pq(format)
-    exact_dumper = adapters.get_dumper(cls, py_format)  # psycopg's own (C) dumper
-    by_value_dumper = adapters.get_dumper(int, py_format)
+    # Integer dumpers depend on no connection: one instance of each serves every cursor
+    # (Django opens a cursor, so a new set of dumpers, per query).
+    exact = adapters.get_dumper(cls, py_format)(cls)  # psycopg's own (C) dumper
+    by_value = adapters.get_dumper(int, py_format)(int)  # picks int2/4/8 or numeric by value
 
     class FittingIntDumper(_FittingIntDumper):
-        oid = exact_dumper.oid
-
-        def __init__(self, cls: type, context: AdaptContext | None = None):
-            super().__init__(cls, context)
-            self._exact = exact_dumper(cls, context)
-            self._by_value = by_value_dumper(int, context)
-
-        def dump(self, obj: Any) -> Buffer | None:
-            return self._exact.dump(obj)
-
-        def quote(self, obj: Any) -> Buffer:
-            return self._exact.quote(obj)
+        oid = exact.oid
+        dump = staticmethod(exact.dump)
+        quote = staticmethod(exact.quote)
 
         def get_key(self, obj: Any, format: PyFormat) -> Any:
             # Comparisons, not `in range(...)`: Int4 is an int subclass, which range scans.
             if -limit <= obj < limit:
                 return self.cls
-            return self._by_value.get_key(int(obj), format)
+            return by_value.get_key(int(obj), format)
 
         def upgrade(self, obj: Any, format: PyFormat) -> Dumper:
-            # psycopg's dumper of plain ints picks int8 or numeric by the value.
-            return self._by_value.upgrade(int(obj), format)
+            return by_value.upgrade(int(obj), format)
 
     FittingIntDumper.format = format
     FittingIntDumper.__name__ = f"Fitting{cls.__name__}{format.name.title()}Dumper"
