@@ -82,5 +82,4 @@ class CatalogPullForm(forms.Form):
 
 
 class StockResyncForm(forms.Form):
-    platform = forms.ChoiceField(choices=Platform.choices,
-                                 help_text="Read its counts again and push every item to it.")
+    platform = forms.ChoiceField(choices=Platform.choices)

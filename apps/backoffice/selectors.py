@@ -157,7 +157,8 @@ def _refund_entries(order: Order) -> list[TimelineEntry]:
         units = sum(line.quantity for line in refund.lines.all())
         what = f"{units} unit{'s' if units != 1 else ''} returned" if units else "money alone"
         parts = "; ".join(f"{money(part.amount, refund.currency)} to {part.payment.get_tender_type_display()}"
-                          f": {part.get_status_display().lower()}" for part in refund.parts.all())
+                          f": {part.get_status_display().lower()}" for part in refund.parts.all()
+                          if refund.status not in (RefundStatus.AWAITING_APPROVAL, RefundStatus.REJECTED))
         tone = {RefundStatus.COMPLETED: "", RefundStatus.REJECTED: "bad", RefundStatus.FAILED: "bad"}.get(
             refund.status, "warn")
         entries.append(TimelineEntry(

@@ -21,7 +21,7 @@ from apps.inventory.access import may_at
 from apps.inventory.models import Location
 from apps.orders.enums import STORED_VALUE_TENDERS, TenderType
 from apps.orders.views import order_within_reach
-from apps.returns.enums import PLATFORMS_WITH_REFUND_API, RefundPartStatus
+from apps.returns.enums import PLATFORMS_WITH_REFUND_API, RefundPartStatus, RefundStatus
 from apps.returns.forms import RefundForm
 from apps.returns.selectors import list_order_refunds, refundable_amount
 from apps.returns.services import preview_refund, refund_order
@@ -38,7 +38,9 @@ def refund_list(request, order_id: int):
     part still waits for a platform)."""
     order = order_within_reach(request.user, order_id)
     refunds = list_order_refunds(order.pk)
-    moving = any(part.status in MOVING_PART_STATUSES for refund in refunds for part in refund.parts.all())
+    # A refund waiting for approval sends nothing until it is decided: nothing to poll for.
+    moving = any(part.status in MOVING_PART_STATUSES for refund in refunds
+                 if refund.status == RefundStatus.PENDING for part in refund.parts.all())
     _attach_open_exceptions(refunds)
     return render(request, "returns/refund_list.html", {
         "order": order, "refunds": refunds, "moving": moving,
@@ -127,7 +129,7 @@ def _confirm(request, form: RefundForm, order):
 
 
 def _back_to_order(request, order, refund) -> HttpResponse:
-    waits = " It waits for a manager's approval." if refund.status == "awaiting_approval" else ""
+    waits = " It waits for a manager's approval." if refund.status == RefundStatus.AWAITING_APPROVAL else ""
     messages.success(request, f"Refund #{refund.pk} recorded.{waits}")
     url = reverse("orders:detail", args=[order.pk])
     if request.htmx:

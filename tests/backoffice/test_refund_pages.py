@@ -164,6 +164,7 @@ class TestApproval:
         assert refund.status == RefundStatus.AWAITING_APPROVAL
         html = cs.get(f"/orders/{big_sale.pk}/refunds/").content.decode()
         assert "Awaiting approval" in html and "open the approval" in html
+        assert "waits for approval" in html and "every 2s" not in html  # nothing is sent until decided
 
     def test_an_admin_above_the_limit_does_not_wait(self, signed_in, big_sale):
         admin = signed_in("admin")
