@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
+from contextlib import contextmanager
 from dataclasses import replace
 
 from django.db import transaction
 
-from apps.core.errors import ValidationFailed
+from apps.core.errors import DomainError, ValidationFailed
 from apps.inventory.selectors import get_location
 from apps.orders.enums import TenderType
 from apps.orders.locks import lock_order
@@ -46,22 +47,40 @@ def exchange_order(*, order_id: int, returned: Sequence[ReturnLineInput], new_or
         if existing is not None:
             return existing
         original = lock_order(order_id)
-        new_total = _new_order_total(new_order, original)
-        refund = refund_order(
-            order_id=original.pk, lines=returned, reason=reason, return_location_id=return_location_id,
-            actor=f"api:{client.pk}", actor_role=client.role, api_client_id=client.pk,
-            idempotency_key=f"exchange:{client.pk}:{idempotency_key}", exchange_credit_up_to=new_total)
+        with _fields_within("order"):
+            new_total = _new_order_total(new_order, original)
+        with _fields_within("return"):
+            refund = refund_order(
+                order_id=original.pk, lines=returned, reason=reason, return_location_id=return_location_id,
+                actor=f"api:{client.pk}", actor_role=client.role, api_client_id=client.pk,
+                idempotency_key=f"exchange:{client.pk}:{idempotency_key}", exchange_credit_up_to=new_total)
         if refund.status == RefundStatus.AWAITING_APPROVAL:
             raise ExchangeNeedsApproval(
                 f"The exchange would give back {refund.amount - new_total} {original.currency}, above "
                 "your refund limit: refund that on its own (it waits for approval), then exchange.")
         credit = min(refund.amount, new_total)
-        placed = place_order(client=client, order=_paid_with_credit(new_order, original, refund, credit),
-                             idempotency_key=_order_key(idempotency_key), request_hash="")
+        with _fields_within("order"):
+            placed = place_order(client=client, order=_paid_with_credit(new_order, original, refund, credit),
+                                 idempotency_key=_order_key(idempotency_key), request_hash="")
         return Exchange.objects.create(
             refund=refund, new_order_id=placed.body["id"], credit_amount=credit,
             difference=new_total - refund.amount, currency=original.currency, api_client=client,
             idempotency_key=idempotency_key, actor=f"api:{client.pk}")
+
+
+@contextmanager
+def _fields_within(part: str):
+    """An error about the return or the new order names its field inside that part of the
+    exchange (`order.lines[0].quantity`), as the API body nests them."""
+    try:
+        yield
+    except DomainError as error:
+        for item in error.as_errors():  # a list of errors is kept: its items change in place
+            if item.get("field") and not item["field"].startswith(f"{part}."):
+                item["field"] = f"{part}.{item['field']}"
+        if error.field and not error.field.startswith(f"{part}."):
+            error.field = f"{part}.{error.field}"
+        raise
 
 
 def _existing(client, idempotency_key: str) -> Exchange | None:
@@ -73,7 +92,7 @@ def _new_order_total(new_order: OrderInput, original: Order) -> int:
     location = get_location(new_order.location_code)
     if location.currency != original.currency:
         raise ValidationFailed(f"The order was paid in {original.currency}; {location.code} sells in "
-                               f"{location.currency}.", field="order.location",
+                               f"{location.currency}.", field="location",
                                extra={"code": "currency_mismatch"})
     priced = price_lines(location=location, lines=new_order.lines)
     return apply_discounts_and_tax(priced=priced, lines=new_order.lines,

@@ -173,7 +173,8 @@ def test_too_little_stock_for_the_new_order_is_409_and_nothing_happens_not_even_
         tenders=[{"type": "cash", "amount": usd(4 * 4999 - 950)}]))
 
     assert response.status_code == 409, response.json()
-    assert response.json()["errors"][0]["code"] == "insufficient_stock"
+    assert {k: response.json()["errors"][0][k] for k in ("code", "field", "requested", "available")} == {
+        "code": "insufficient_stock", "field": "order.lines[0].quantity", "requested": 4, "available": 3}
     assert (levels(), row_counts()) == (before, counts)
     assert (Refund.objects.count(), Exchange.objects.count()) == (0, 0)
     assert Order.objects.get(pk=cash_order["id"]).refunded_amount == 0
@@ -187,7 +188,8 @@ def test_tenders_that_do_not_pay_the_difference_are_422_and_nothing_happens(phon
         tenders=[{"type": "cash", "amount": usd(100)}]))
 
     assert response.status_code == 422, response.json()
-    assert response.json()["errors"][0]["code"] == "tenders_mismatch"
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("tenders_mismatch", "order.tenders")]
     assert (levels(), row_counts(), Refund.objects.count()) == (before, counts, 0)
 
 
@@ -203,3 +205,13 @@ def test_a_staff_key_cannot_place_the_new_order(shop, cash_order):
     assert response.status_code == 403
     assert Refund.objects.count() == 0
     assert StoredValueAccount.objects.count() == 0
+
+
+def test_returning_more_than_is_left_is_409_naming_the_return_line(phone, shop, cash_order):
+    response = post_exchange(phone, cash_order["id"], swap([{"line": 1, "quantity": 3}],
+                                                           [{"sku": "TACO", "quantity": 1}]))
+
+    assert response.status_code == 409, response.json()
+    assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
+        ("exceeds_refundable", "return.lines[0].quantity")]
+    assert (Refund.objects.count(), Order.objects.count()) == (0, 1)
