@@ -7,6 +7,7 @@ with `&format=csv|xlsx` streams the same figures as a file."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -23,6 +24,9 @@ from apps.reports.selectors import channel_report
 from apps.reports.tables import channel_table, liabilities_table
 
 FILE_FORMATS = ("csv", "xlsx")
+# The page's table shows this many lines at a time (a year is ~3,000); the totals, the
+# chart and the files always cover the whole range.
+TABLE_ROWS = 100
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
 
 
@@ -50,6 +54,7 @@ def channel_report_page(request):
         return streaming_file(channel_table(report), file_format, f"channel-report-{first}-{last}")
     return render(request, "reports/channels.html", {
         "report": report, "first": first, "last": last, "error": error, "tab": "channels",
+        "rows": Paginator(report.rows, TABLE_ROWS).get_page(request.GET.get("page")),
         "currency": report.currencies[0] if report.currencies else "USD",
         "changes": {column: report.change(column)
                     for column in ("gross_sales", "orders", "refunds", "net_sales")},

@@ -198,3 +198,15 @@ def test_today_is_reported_live(shop, finance):
     response = finance.get("/reports/channels/")
 
     assert 'data-total="gross_sales">$7.50<' in response.content.decode()
+
+
+def test_the_table_pages_while_totals_cover_the_whole_range(fortnight, finance, monkeypatch):
+    monkeypatch.setattr("apps.reports.views.TABLE_ROWS", 2)
+    rollup.refresh_channel_rollup()
+
+    first = finance.get("/reports/channels/", RANGE).content.decode()
+    last = finance.get("/reports/channels/", {**RANGE, "page": 3}).content.decode()
+
+    assert first.count("<tr data-day=") == 2 and last.count("<tr data-day=") == 1
+    assert "Lines 5–5 of 5" in last
+    assert 'data-total="gross_sales">$304.59<' in first and 'data-total="gross_sales">$304.59<' in last
