@@ -3,7 +3,9 @@
 import json
 
 import pytest
+from django.test import override_settings
 
+from apps.core.models import ExceptionItem
 from apps.core.services import create_api_client
 from apps.customers.models import StoredValueAccount
 from apps.customers.selectors import stored_value_ledger_mismatches
@@ -11,7 +13,11 @@ from apps.customers.services import issue_gift_card
 from apps.inventory.models import StockLevel
 from apps.inventory.selectors import list_ledger_mismatches
 from apps.orders.models import Order, Payment
+from apps.orders.services import LineInput, OrderInput
+from apps.returns.exceptions import ExchangeNeedsApproval
+from apps.returns.exchanges import exchange_order
 from apps.returns.models import Exchange, Refund
+from apps.returns.services import ReturnLineInput
 from tests.conftest import stock
 from tests.factories import VariantFactory
 from tests.helpers import levels, post_order, row_counts, simple_order
@@ -215,3 +221,16 @@ def test_returning_more_than_is_left_is_409_naming_the_return_line(phone, shop, 
     assert [(e["code"], e["field"]) for e in response.json()["errors"]] == [
         ("exceeds_refundable", "return.lines[0].quantity")]
     assert (Refund.objects.count(), Order.objects.count()) == (0, 1)
+
+
+@override_settings(REFUND_APPROVAL_LIMIT=1000)
+def test_an_exchange_giving_back_more_than_the_limit_is_refused_not_held(shop, cash_order):
+    helpdesk, _ = create_api_client(name="helpdesk", role="customer_service")
+    counts = row_counts()
+    new_order = OrderInput(location_code="OAK", fulfillment_type="pickup", lines=(LineInput("TACO", 1),))
+
+    with pytest.raises(ExchangeNeedsApproval):  # 1900 back less 375 of credit: 1525 > 1000
+        exchange_order(order_id=cash_order["id"], returned=[ReturnLineInput(1, 2)], new_order=new_order,
+                       client=helpdesk, idempotency_key="x-1")
+
+    assert (row_counts(), Refund.objects.count(), ExceptionItem.objects.count()) == (counts, 0, 0)
