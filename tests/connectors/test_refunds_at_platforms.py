@@ -360,3 +360,42 @@ def test_toast_pos_refunds_complete_the_manual_part_they_cover_and_the_rest_is_r
     assert made_there.parts.get().status == "completed"
     order.refresh_from_db()
     assert order.refunded_amount == part.amount + 100
+
+
+# -- Clover in Chicago ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def clover(demo_merchant, start_emulator, connect):
+    emulator = start_emulator("clover")
+    emulator.webhook_retry_base_s = 0.05
+    connect("clover", "CHI")
+    OutboxEvent.objects.update(dispatched_at=timezone.now())
+    pull("clover")
+    return emulator
+
+
+def test_clover_device_refunds_complete_the_manual_part_they_match_and_another_is_recorded_once(
+        clover, live_server):
+    sale = control(clover, "sale", {"location": "CHI", "tender": {"type": "card"},
+                                    "lines": [{"sku": "BURRITO", "quantity": 2}]})
+    order = engine_until(lambda: Order.objects.filter(channel="register").first(), clover,
+                         message="the Clover sale is recorded")
+    answer = post_refund(live_server, order.pk, {"lines": [{"line": 1, "quantity": 1}]}, key=staff_key())
+    assert answer.status_code == 201, answer.text
+    part = RefundPart.objects.get()
+    assert part.status == "manual_required"
+
+    control(clover, "refund", {"order_id": sale["order_id"], "amount": part.amount})
+    engine_until(lambda: RefundPart.objects.filter(status="completed").exists(), clover,
+                 message="the device refund completes the manual part")
+    control(clover, "refund", {"order_id": sale["order_id"], "amount": 100})
+    engine_until(lambda: Refund.objects.count() == 2, clover, message="the second device refund is recorded")
+    run_engine(clover)
+
+    assert Refund.objects.count() == 2
+    assert ExceptionItem.objects.get(kind="manual_refund_required").status == "resolved"
+    made_there = Refund.objects.exclude(pk=part.refund_id).get()
+    assert (made_there.amount, made_there.status) == (100, "completed")
+    order.refresh_from_db()
+    assert order.refunded_amount == part.amount + 100

@@ -19,7 +19,7 @@ DEFAULT_ITEM_EXPAND = ("itemStock", "categories", "modifierGroups")
 # An order with what a sale needs: its lines, payments and customer (nested expansion as
 # `lineItems.modifications`; that Clover expands `customers.*` alike is [unverified]).
 DEFAULT_ORDER_EXPAND = ("lineItems", "lineItems.modifications", "payments", "customers",
-                        "customers.emailAddresses", "customers.phoneNumbers")
+                        "customers.emailAddresses", "customers.phoneNumbers", "refunds")
 RATE_LIMIT_HEADERS = ("X-RateLimit-tokenConcurrentLimit", "X-RateLimit-tokenLimit",
                       "X-RateLimit-crossTokenConcurrentLimit", "X-RateLimit-crossTokenLimit")
 

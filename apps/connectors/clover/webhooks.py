@@ -46,6 +46,7 @@ from apps.connectors.services.lifecycle import (
     order_id_of_ticket,
     order_voided_at,
 )
+from apps.connectors.services.refunds import ReportedRefund, refund_reported
 from apps.core.enums import Channel
 from apps.core.strict_json import loads_strict
 from apps.orders.enums import FulfillmentType, TenderType
@@ -255,7 +256,23 @@ def _record_order(link: PlatformConnection, order: dict) -> str:
         channel=Channel.REGISTER, fulfillment_type=FulfillmentType.IN_STORE, already_fulfilled=True,
         customer=_customer(link, order), **order_money(order),
     ))
-    return "recorded" if created else "already recorded"
+    return "; ".join(["recorded" if created else "already recorded", *_follow_device_refunds(link, order)])
+
+
+def _follow_device_refunds(link: PlatformConnection, order: dict) -> list[str]:
+    """Refunds made at the Clover device (no refund webhook: the order's O:UPDATE, or the
+    poll, brings them, expanded on the order, PLATFORM_MONEY §2.3). One that matches a part
+    Concord left for staff completes it; another is recorded as a refund made there."""
+    outcomes = []
+    for refund in (order.get("refunds") or {}).get("elements") or []:
+        if refund.get("voided") or (refund.get("status") or "SUCCESS") not in ("SUCCESS", "PENDING"):
+            continue
+        outcomes.append(refund_reported(ReportedRefund(
+            platform=PLATFORM, refund_id=refund["id"],
+            status="completed" if (refund.get("status") or "SUCCESS") == "SUCCESS" else "pending",
+            payment_reference=(refund.get("payment") or {}).get("id") or "", amount=refund.get("amount") or 0,
+            currency=link.location.currency, text=refund.get("reason") or "refunded at the Clover device")))
+    return outcomes
 
 
 def order_money(order: dict) -> dict:

@@ -164,6 +164,13 @@ def refund_reported(reported: ReportedRefund, *, final_attempt: bool = True) -> 
     if payment is None:
         return _mismatch(reported, None, f"it refunds {label} payment {reported.payment_reference}, "
                                          "which Concord has not recorded")
+    manual = RefundPart.objects.filter(payment_id=payment.pk, status=RefundPartStatus.MANUAL_REQUIRED,
+                                       amount=reported.amount).order_by("pk").first()
+    if manual is not None:
+        # Staff did at the POS what Concord asked of them (the same money on that payment).
+        complete_refund_part(part_id=manual.pk, reference=reported.refund_id,
+                             actor=f"{reported.platform} refund")
+        return f"refund part {manual.pk}, left for staff, done at {label} as {reported.refund_id}"
     return _record_platform_refund(reported, payment.order_id, payment.pk)
 
 
