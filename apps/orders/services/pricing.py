@@ -66,10 +66,10 @@ def price_lines(*, location: Location, lines: tuple[LineInput, ...], require_sto
     modifiers = get_modifiers(sorted({m.sku for line in lines for m in line.modifiers}))
     # Group rules matter only for lines with modifiers or products that require some.
     lines_with_modifiers = {line.sku for line in lines if line.modifiers}
-    groups = get_product_modifier_groups({
-        v.product_id for v in variants.values()
-        if v.sku in lines_with_modifiers or v.has_required_modifiers
-    })
+    products_with_rules = {v.product_id for v in variants.values()
+                           if v.sku in lines_with_modifiers or v.has_required_modifiers}
+    # Most orders have none: skip even building the (empty) query.
+    groups = get_product_modifier_groups(products_with_rules) if products_with_rules else {}
     priced = []
     for index, line in enumerate(lines):
         variant = variants.get(line.sku)
