@@ -87,7 +87,10 @@ def send_refund_part(link: PlatformConnection, delivery: Delivery) -> None:
         record_success(delivery, external_ref=part.reference if part else "",
                        note=f"the refund part is {shown}: nothing to send")
         return
-    result = adapter_for(link).refund_payment(refund_request(part), retrying=delivery.attempts > 1)
+    # Any earlier attempt (this lease's, or one before a person retried the failed delivery
+    # from a fresh budget) may have reached the platform: look for it before sending again.
+    retrying = delivery.attempts > 1 or bool(delivery.history)
+    result = adapter_for(link).refund_payment(refund_request(part), retrying=retrying)
     with transaction.atomic():
         outcome = _follow_part(part, status=result.status, refund_id=result.refund_id, detail=result.detail)
         record_success(delivery, external_ref=result.refund_id,
