@@ -10,6 +10,7 @@ from django import forms
 
 from apps.core import money
 from apps.core.errors import DomainError
+from apps.core.templatetags.concord import money as money_filter
 from apps.returns.services import ReturnLineInput
 
 LINES, AMOUNT = "lines", "amount"
@@ -94,8 +95,15 @@ class RefundForm(forms.Form):
         return self._location_ids.get(self.cleaned_data.get("return_location", ""))
 
     def add_service_error(self, error: DomainError) -> None:
-        """A refusal of the refund service, next to the field it names."""
-        self.add_error(self._field_for(error.field or ""), error.detail)
+        """A refusal of the refund service, next to the field it names (money in the order's
+        currency, where the service speaks in minor units)."""
+        field = self._field_for(error.field or "")
+        refundable = error.extra.get("refundable")
+        if field == "amount" and isinstance(refundable, dict):
+            left = money_filter(refundable.get("amount"), refundable.get("currency") or self.order.currency)
+            self.add_error(field, f"Only {left} is left to refund.")
+            return
+        self.add_error(field, error.detail)
 
     def _field_for(self, service_field: str) -> str | None:
         if service_field.startswith("amount"):

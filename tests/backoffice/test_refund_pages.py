@@ -124,7 +124,7 @@ class TestValidation:
             self, cs, square_sale):
         html = cs.post(f"/orders/{square_sale.pk}/refunds/new/",
                        form_data(step="preview", kind="amount", amount="12.41"), **HTMX).content.decode()
-        assert field_errors(html, "amount") == ["Only 1240 is left to refund."]
+        assert field_errors(html, "amount") == ["Only $12.40 is left to refund."]
         assert 'id="confirm-refund"' not in html
 
     def test_an_amount_that_is_not_money_is_refused(self, cs, square_sale):
