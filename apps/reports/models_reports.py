@@ -8,7 +8,7 @@ from django.db.models import Q
 class DailyChannelSales(models.Model):
     """One business day × location × channel of the channel report, kept OFF the order
     path: `apps.reports.rollup` recomputes the days orders and refunds touched since its
-    watermark (a django-q2 schedule), and the report reads the latest two days live."""
+    watermark (a django-q2 schedule), and the report reads each store's today live."""
 
     day = models.DateField(help_text="The location's business day.")
     location = models.ForeignKey("inventory.Location", on_delete=models.CASCADE, related_name="+")

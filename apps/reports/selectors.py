@@ -17,7 +17,7 @@ from apps.reports.business_day import location_day
 from apps.reports.channel_figures import FIGURES, ChannelFigures, location_figures
 from apps.reports.models import DailyChannelSales
 
-LIVE_DAYS = 2
+LIVE_DAYS = 1
 
 # The figures of a row or a total, in DESIGN.md's order (the API, the files, the page).
 COLUMNS = ["orders", "units", "gross_sales", "discounts", "tax", "tips", "refunds", "net_sales",

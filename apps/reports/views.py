@@ -26,7 +26,7 @@ from apps.reports.tables import channel_table, liabilities_table
 FILE_FORMATS = ("csv", "xlsx")
 # The page's table shows this many lines at a time (a year is ~3,000); the totals, the
 # chart and the files always cover the whole range.
-TABLE_ROWS = 100
+TABLE_ROWS = 50
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
 
 

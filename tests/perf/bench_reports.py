@@ -81,12 +81,15 @@ def build_rollup() -> None:
 
 
 def finance_client():
+    from django.contrib.auth import get_user_model
     from django.test import Client
 
     from apps.backoffice.services import create_staff_user
 
-    user, _ = create_staff_user(username=USERNAME, role="finance", location_codes=[],
-                                password="bench-pw-1")
+    user = get_user_model().objects.filter(username=USERNAME).first()
+    if user is None:  # a reused database has its finance user already
+        user, _ = create_staff_user(username=USERNAME, role="finance", location_codes=[],
+                                    password="bench-pw-1")
     client = Client()
     client.force_login(user)
     return client
