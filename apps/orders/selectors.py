@@ -14,7 +14,6 @@ from django.db.models.functions import Lower, Reverse, Upper
 from apps.catalog.models import Modifier, ModifierGroup, Product, Variant
 from apps.core.errors import NotFound
 from apps.customers.services import live_customer_id
-from apps.inventory.models import StockLevel
 from apps.orders.enums import PaymentStatus, TenderType
 from apps.orders.models import Order, OrderLine, Payment
 
@@ -38,6 +37,7 @@ def _sellable_variants_sql() -> str:
     # Written out rather than built by the ORM: every order runs it, and building the
     # queryset (a filtered join and an EXISTS) cost more than a millisecond per order.
     groups = Product.modifier_groups.through
+    levels = Variant._meta.get_field("stock_levels").related_model  # inventory's, read through the catalog
     return (
         "SELECT v.id, v.sku, v.name, v.price_amount, v.currency, v.product_id, v.is_active, "
         "l.id, COALESCE(l.is_86d, false), "
@@ -45,7 +45,7 @@ def _sellable_variants_sql() -> str:
         "ON g.id = pg.modifiergroup_id WHERE pg.product_id = v.product_id AND g.min_selected > 0), "
         "p.tax_category "
         f"FROM {Variant._meta.db_table} v JOIN {Product._meta.db_table} p ON p.id = v.product_id "
-        f"LEFT JOIN {StockLevel._meta.db_table} l ON l.variant_id = v.id AND l.location_id = %s "
+        f"LEFT JOIN {levels._meta.db_table} l ON l.variant_id = v.id AND l.location_id = %s "
         "WHERE v.sku = ANY(%s)"
     )
 
