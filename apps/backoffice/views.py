@@ -75,6 +75,11 @@ EXCEPTION_ACTIONS = {"retry": "retried", "resolve": "resolved", "ignore": "ignor
 # On one refund exception's page: decide a refund waiting for approval, or record that a
 # manual refund was made (each through returns.services, which audits it).
 REFUND_ACTIONS = {"approve": "approved", "reject": "rejected", "mark_refunded": "marked refunded"}
+REFUND_DECISIONS = {
+    ExceptionKind.APPROVAL_REQUIRED: "Approve or reject the refund on its page; that closes this exception.",
+    ExceptionKind.MANUAL_REFUND_REQUIRED: "Mark the refund refunded on its page once it is done; that closes "
+                                          "this exception.",
+}
 
 
 def _exception_codes(user) -> list[str] | None:
@@ -136,6 +141,9 @@ def _act_on_exception(request, item: ExceptionItem, action: str, reason: str) ->
     if action == "retry":
         _retry(request, item)
         return
+    if item.kind in REFUND_DECISIONS:
+        # Closing it would leave its refund waiting for ever: the refund is decided instead.
+        raise ValidationFailed(REFUND_DECISIONS[item.kind])
     if not reason:
         raise ValidationFailed("Say why (a reason is kept in the audit log).", field="reason")
     status = ExceptionStatus.RESOLVED if action == "resolve" else ExceptionStatus.IGNORED

@@ -217,6 +217,19 @@ class TestApproval:
         assert refund.status == RefundStatus.AWAITING_APPROVAL
 
 
+    def test_resolving_it_instead_of_deciding_is_refused_one_by_one_and_in_bulk(self, signed_in, big_sale):
+        refund, item = self._waiting(big_sale)
+        admin = signed_in("admin")
+
+        one = admin.post(f"/exceptions/{item.pk}/", {"action": "resolve", "reason": "done"})
+        admin.post("/exceptions/", {"action": "ignore", "reason": "noise", "ids": [item.pk]})
+
+        assert "Approve or reject the refund on its page" in one.content.decode()
+        item.refresh_from_db()
+        refund.refresh_from_db()
+        assert (item.status, refund.status) == (ExceptionStatus.OPEN, RefundStatus.AWAITING_APPROVAL)
+
+
 class TestManualRefund:
     def test_a_toast_card_part_is_marked_refunded_with_the_reference_staff_give(self, signed_in, stores):
         order = register_sale(external_id="toast-1", platform="toast", source_name="Toast")
