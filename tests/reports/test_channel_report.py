@@ -110,3 +110,13 @@ def test_refreshes_at_once_replace_a_day_in_turn(shop):
     rows = DailyChannelSales.objects.filter(location=fortnight.oak).order_by("day", "channel")
     assert [(row.day, row.channel, row.gross_sales) for row in rows] == [
         (FIRST, "register", 1950), (FIRST, "web", 405), (LAST, "register", 26120)]
+
+
+def test_a_previous_period_reaching_today_reads_today_live(shop):
+    now = timezone.now()
+    sale("OAK", "today", now, [("TACO", 1)], channel="web")
+    tomorrow = selectors.location_day(now, shop.oak) + timedelta(days=1)
+
+    report = selectors.channel_report(first=tomorrow, last=tomorrow, location_ids={shop.oak.pk})
+
+    assert (report.totals.orders, report.previous.orders, report.previous.gross_sales) == (0, 1, 375)
