@@ -164,6 +164,10 @@ DRIFT_CONFIRM_SECONDS = env.float("DRIFT_CONFIRM_SECONDS", default=5.0)
 HEALTH_MAX_PENDING_AGE_SECONDS = env.int("HEALTH_MAX_PENDING_AGE_SECONDS", default=300)
 # A customer-service refund above this (minor units) waits for a manager's or admin's approval.
 REFUND_APPROVAL_LIMIT = env.int("REFUND_APPROVAL_LIMIT", default=20000)
+# Reconciliation: unexplained differences up to this many minor units per day open no
+# exception; card money with no payout line this many days after its business day is overdue.
+RECONCILIATION_TOLERANCE = env.int("RECONCILIATION_TOLERANCE", default=0)
+RECONCILIATION_PAYOUT_GRACE_DAYS = env.int("RECONCILIATION_PAYOUT_GRACE_DAYS", default=7)
 # Loyalty (the first active program is created from these): points per whole currency
 # unit spent, the worth of one point in minor units, and the least one may redeem.
 LOYALTY_POINTS_PER_UNIT = env.int("LOYALTY_POINTS_PER_UNIT", default=1)

@@ -42,3 +42,35 @@ class DepositRowKind(models.TextChoices):
     PAYMENT = "payment", "A payment the processor settled"
     PAYOUT = "payout", "A payout or deposit"
     BANK_LINE = "bank_line", "A bank statement line"
+
+
+class ReconciliationStatus(models.TextChoices):
+    RECONCILED = "reconciled", "Reconciled"
+    UNEXPLAINED = "unexplained", "Unexplained difference"
+
+
+class ReconciliationClass(models.TextChoices):
+    """Why a day's sales and what reached the bank differ. The first group explains money;
+    the second needs a person."""
+
+    FEE = "fee", "Processing fee"
+    TIP = "tip", "Tip recorded differently"
+    ACROSS_CUTOFF = "across_cutoff", "Settled on another business day (cut-off, midnight UTC)"
+    IN_TRANSIT = "in_transit", "Not paid out yet"
+    REFUND_LATER_PAYOUT = "refund_later_payout", "Refund settled in a later payout"
+    CHARGEBACK = "chargeback", "Chargeback or dispute"
+    ADJUSTMENT = "adjustment", "Processor adjustment"
+    NON_CARD = "non_card", "Not card money (cash, other): no payout"
+    MISSING_IN_CONCORD = "missing_in_concord", "The processor has it, Concord does not"
+    MISSING_AT_PROCESSOR = "missing_at_processor", "Concord has it, the processor does not"
+    AMOUNT_MISMATCH = "amount_mismatch", "Amounts differ"
+    DEPOSIT_MISMATCH = "deposit_mismatch", "Deposit differs from the processor's net"
+    OVERDUE_PAYOUT = "overdue_payout", "Payout overdue"
+    UNMATCHED_DEPOSIT = "unmatched_deposit", "Bank deposit matching no payout"
+
+
+UNEXPLAINED_CLASSES = frozenset({
+    ReconciliationClass.MISSING_IN_CONCORD, ReconciliationClass.MISSING_AT_PROCESSOR,
+    ReconciliationClass.AMOUNT_MISMATCH, ReconciliationClass.DEPOSIT_MISMATCH,
+    ReconciliationClass.OVERDUE_PAYOUT, ReconciliationClass.UNMATCHED_DEPOSIT,
+})
