@@ -32,6 +32,7 @@ MERGE_CUSTOMERS = "merge_customers"  # merge two customer records, and undo a me
 VIEW_REPORTS = "view_reports"  # finance reports and their exports (files, the journal, export jobs)
 REFUND_ORDERS = "refund_orders"  # returns and refunds; customer service's above the limit wait
 APPROVE_REFUNDS = "approve_refunds"  # approve or reject a refund waiting above the limit
+RECONCILE = "reconcile"  # finance's own work: import deposit files, mark a reconciled day reviewed
 ADMINISTER = "administer"  # staff users, API keys, buffers, ownership, connections, the audit log
 
 
@@ -42,9 +43,10 @@ class Reach(Enum):
 
 
 # Who may do what. A store manager's grants hold at their own locations only; finance
-# reads and changes nothing; admin may do everything. Refunds follow the API's staff keys:
-# customer service refunds (above REFUND_APPROVAL_LIMIT it waits for approval), a store
-# manager approves or rejects those waiting at their stores, admin does both.
+# reads, and changes only its own records (deposit imports, reviewed days); admin may do
+# everything. Refunds follow the API's staff keys: customer service refunds (above
+# REFUND_APPROVAL_LIMIT it waits for approval), a store manager approves or rejects those
+# waiting at their stores, admin does both.
 GRANTS: dict[str, dict[str, Reach]] = {
     STORE_MANAGER: {
         VIEW_DASHBOARD: Reach.OWN_LOCATIONS, VIEW_STOCK: Reach.OWN_LOCATIONS,
@@ -61,7 +63,7 @@ GRANTS: dict[str, dict[str, Reach]] = {
     FINANCE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         VIEW_ORDERS: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
-        VIEW_REPORTS: Reach.EVERYWHERE,
+        VIEW_REPORTS: Reach.EVERYWHERE, RECONCILE: Reach.EVERYWHERE,
     },
     ADMIN: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
@@ -69,7 +71,7 @@ GRANTS: dict[str, dict[str, Reach]] = {
         CHANGE_ORDERS: Reach.EVERYWHERE, WORK_EXCEPTIONS: Reach.EVERYWHERE,
         ADMINISTER: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE, VIEW_REPORTS: Reach.EVERYWHERE,
         MERGE_CUSTOMERS: Reach.EVERYWHERE, REFUND_ORDERS: Reach.EVERYWHERE,
-        APPROVE_REFUNDS: Reach.EVERYWHERE,
+        APPROVE_REFUNDS: Reach.EVERYWHERE, RECONCILE: Reach.EVERYWHERE,
     },
 }
 _RANK = {Reach.NONE: 0, Reach.OWN_LOCATIONS: 1, Reach.EVERYWHERE: 2}

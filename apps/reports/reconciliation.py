@@ -51,6 +51,8 @@ DEPOSIT_FILE_PLATFORMS = ("toast", "clover")
 PROCESSORS = PAYOUT_API_PLATFORMS + DEPOSIT_FILE_PLATFORMS
 BANK = "bank"
 CARD_METHODS = ("CARD", "CREDIT", "DEBIT", "SHOPIFY_PAYMENTS", "STRIPE")
+# The schedule recomputes this many days back: payouts arrive days after the sales they pay.
+RECONCILE_RECENT_DAYS = 14
 # A bank line matches a payout of the same amount arriving this many days either side.
 BANK_MATCH_DAYS = 3
 _UNLINKED_ENTRY_CLASS = {
