@@ -18,8 +18,10 @@ from apps.reports.files import Table, write_xlsx
 from apps.reports.models_reports import ExportJob, ExportJobStatus
 from apps.reports.periods import report_range
 
-KIND_LABELS = {"channels": "Channel report", "liabilities": "Liabilities", "journal": "Daily journal"}
-FORMATS = {"channels": ("csv", "xlsx"), "liabilities": ("csv", "xlsx"), "journal": ("csv",)}
+KIND_LABELS = {"channels": "Channel report", "liabilities": "Liabilities", "journal": "Daily journal",
+               "reconciliation": "Reconciliation"}
+FORMATS = {"channels": ("csv", "xlsx"), "liabilities": ("csv", "xlsx"), "journal": ("csv",),
+           "reconciliation": ("csv", "xlsx")}
 PROGRESS_EVERY = 500
 RECENT_JOBS = 20
 
@@ -79,6 +81,10 @@ def _table(job: ExportJob) -> Table:
         return channel_table(channel_report(first=job.first_day, last=job.last_day))
     if job.kind == "liabilities":
         return liabilities_table(liabilities(first=job.first_day, last=job.last_day))
+    if job.kind == "reconciliation":
+        from apps.reports.reconciliation_selectors import reconciliation_table
+
+        return reconciliation_table(first_day=job.first_day, last_day=job.last_day)
     return journal_table(first=job.first_day, last=job.last_day)
 
 

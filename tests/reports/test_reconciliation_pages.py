@@ -112,3 +112,21 @@ def test_a_malformed_deposit_file_is_refused_with_its_line_and_column(reconciled
     page = response.content.decode()
     assert "line 2, column Payout Amount" in page and "nothing was imported" in page
     assert not DepositImport.objects.exists()
+
+
+def test_a_reconciliation_export_job_writes_the_same_totals(reconciled, monkeypatch, settings, tmp_path):
+    from apps.reports.models import ExportJob
+    from apps.reports.tasks import run_export_job_task
+
+    settings.EXPORTS_ROOT = tmp_path
+    queued = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: queued.append(args))
+    client = staff("finance")
+    client.post("/exports/", {"kind": "reconciliation", "format": "csv",
+                              "from": "2026-11-24", "to": "2026-11-24"})
+    (job_id,) = queued[0]
+    assert run_export_job_task(job_id)
+    job = ExportJob.objects.get(pk=job_id)
+    body = b"".join(client.get(f"/exports/{job.pk}/download/").streaming_content).decode()
+    total = next(row for row in csv.DictReader(io.StringIO(body)) if row["business_day"] == "TOTAL")
+    assert Decimal(total["sold"]) == Decimal("24.75") and Decimal(total["unexplained"]) == Decimal("3.75")
