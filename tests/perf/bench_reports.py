@@ -30,6 +30,7 @@ from benchlib import BASE_DIR, base_database_url, percentile, psycopg_url, recre
 DATABASE = "concord_reports"
 USERNAME = "bench-finance"
 TARGET_P95_MS, TARGET_EXPORT_S, TARGET_RSS_MB = 300.0, 60.0, 250.0
+TARGET_RECONCILE_S = 1.0
 
 
 def manage(database_url: str, *args: str) -> str:
@@ -176,6 +177,34 @@ def time_exports() -> None:
         print(f"{kind:<24} {seconds:>8.2f} {size:>10} {rss:>12.1f}  {verdict}")
 
 
+def time_reconciliation(client) -> None:
+    """Reconcile the last month (every store and processor) a few times, then its page."""
+    from apps.reports.models import ReconciliationLine
+    from apps.reports.reconciliation import reconcile_days
+
+    _, last = year_range()
+    month = last - timedelta(days=29)
+    times = []
+    for _ in range(3):
+        started = time.perf_counter()
+        days = reconcile_days(first_day=month, last_day=last)
+        times.append(time.perf_counter() - started)
+    lines = ReconciliationLine.objects.filter(day__in=days).count()
+    print(f"\nreconciliation of a month: {min(times):.2f} s best, {max(times):.2f} s worst of 3 "
+          f"({len(days)} store-processor days, {lines} lines)  target < {TARGET_RECONCILE_S:.0f} s: "
+          f"{'ok' if min(times) < TARGET_RECONCILE_S else 'SLOW'}")
+    path = f"/reports/reconciliation/?from={month}&to={last}"
+    client.get(path)
+    page = []
+    for _ in range(10):
+        started = time.perf_counter()
+        assert client.get(path).status_code == 200
+        page.append((time.perf_counter() - started) * 1000)
+    page.sort()
+    print(f"reconciliation page, month: p50 {percentile(page, 0.5):.1f} ms, "
+          f"p95 {percentile(page, 0.95):.1f} ms")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -189,6 +218,7 @@ def main() -> None:
     client = finance_client()
     time_pages(client, args.requests)
     explain_year_read()
+    time_reconciliation(client)
     time_exports()
     print(f"\nthis process's peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
 
