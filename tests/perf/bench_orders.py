@@ -264,6 +264,8 @@ def run_raw(database_url: str, args) -> float:
 
 
 def profile_in_process(key: str) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
     from pyinstrument import Profiler
     from rest_framework.test import APIClient
 
@@ -276,6 +278,16 @@ def profile_in_process(key: str) -> None:
             api.post("/api/v1/orders", data=json.dumps(order_body(rng)), content_type="application/json",
                      HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
     print(profiler.output_text(unicode=True, color=False, show_all=False))
+    counts: dict[tuple[bool, int], list[int]] = {}
+    for _ in range(100):  # statements sent per order (BEGIN and COMMIT included)
+        body = order_body(rng)
+        with CaptureQueriesContext(connection) as queries:
+            response = api.post("/api/v1/orders", data=json.dumps(body), content_type="application/json",
+                                HTTP_IDEMPOTENCY_KEY=uuid.uuid4().hex)
+        counts.setdefault(("customer" in body, response.status_code), []).append(len(queries))
+    for (named, status), seen in sorted(counts.items()):
+        print(f"{status} {'with' if named else 'without'} a customer: {min(seen)}-{max(seen)} statements "
+              f"per order (mean {sum(seen) / len(seen):.1f}, {len(seen)} orders)")
 
 
 if __name__ == "__main__":
