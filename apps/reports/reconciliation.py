@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.enums import ExceptionKind
+from apps.core.enums import ExceptionKind, ExceptionStatus
+from apps.core.models import ExceptionItem
 from apps.core.services import open_exception, record_audit, resolve_exceptions
 from apps.inventory.models import Location
 from apps.orders.enums import TenderType
@@ -154,9 +155,9 @@ def reconcile_days(*, first_day: date, last_day: date, today: date | None = None
     records = _records(first_day, last_day, tenders)
     tenders.update(_tenders_of(records, tenders, locations))
     _match_tenders_and_records(tenders, records, group, in_range)
-    _match_records_and_payouts(records, group, in_range, today)
+    _match_records_and_payouts(records, tenders, group, in_range, today)
     _unlinked_payout_entries(first_day, last_day, locations, group, in_range)
-    _deposits(first_day, last_day, records, group, in_range, today)
+    _deposits(first_day, last_day, records, tenders, group, in_range, today)
     _unmatched_bank_lines(first_day, last_day, group)
     with transaction.atomic():
         days = _store(first_day, last_day, groups)
@@ -169,44 +170,87 @@ def _tender_group(location, platform: str, at) -> GroupKey:
 
 
 def _tenders(first_day: date, last_day: date, locations: dict) -> dict[tuple[str, int], _Tender]:
-    """Tenders at a processor of the orders placed, and refund parts given back, in the days."""
+    """Tenders at a processor of the orders placed, and refund parts given back, in the days:
+    one read each over the widest bounds of the locations' days, each row then kept if it
+    falls in its own location's days."""
+    bounds = {pk: location_bounds(first_day, last_day, location) for pk, location in locations.items()}
+    start, end = min(b[0] for b in bounds.values()), max(b[1] for b in bounds.values())
+
+    def inside(location_id, at) -> bool:
+        return bounds[location_id][0] <= at < bounds[location_id][1]
+
     found: dict[tuple[str, int], _Tender] = {}
-    for location in locations.values():
-        start, end = location_bounds(first_day, last_day, location)
-        payments = Payment.objects.filter(
-            platform__in=PROCESSORS, order__location=location, order__placed_at__gte=start,
-            order__placed_at__lt=end,
-        ).exclude(status="voided").values_list("pk", "order_id", "amount", "tip_amount", "tender_type",
-                                              "platform", "order__placed_at")
-        for pk, order_id, amount, tip, tender_type, platform, placed_at in payments:
-            found[("payment", pk)] = _Tender(("payment", pk), _tender_group(location, platform, placed_at),
-                                             amount + tip, tip, order_id, pk, tender_type == TenderType.CARD)
-        parts = RefundPart.objects.filter(
-            platform__in=PROCESSORS, payment__order__location=location, refund__created_at__gte=start,
-            refund__created_at__lt=end, status__in=(RefundPartStatus.SENT, RefundPartStatus.COMPLETED),
-        ).values_list("pk", "payment_id", "amount", "payment__tender_type", "platform", "refund__created_at",
-                      "payment__order_id")
-        for pk, payment_id, amount, tender_type, platform, created_at, order_id in parts:
+    payments = Payment.objects.filter(
+        platform__in=PROCESSORS, order__placed_at__gte=start, order__placed_at__lt=end,
+    ).exclude(status="voided").order_by().values_list(
+        "pk", "order_id", "amount", "tip_amount", "tender_type", "platform", "order__placed_at",
+        "order__location_id")
+    for pk, order_id, amount, tip, tender_type, platform, placed_at, location_id in payments:
+        if inside(location_id, placed_at):
+            found[("payment", pk)] = _Tender(
+                ("payment", pk), _tender_group(locations[location_id], platform, placed_at), amount + tip,
+                tip, order_id, pk, tender_type == TenderType.CARD)
+    parts = RefundPart.objects.filter(
+        platform__in=PROCESSORS, refund__created_at__gte=start, refund__created_at__lt=end,
+        status__in=(RefundPartStatus.SENT, RefundPartStatus.COMPLETED),
+    ).order_by().values_list("pk", "payment_id", "amount", "payment__tender_type", "platform",
+                             "refund__created_at", "payment__order_id", "payment__order__location_id")
+    for pk, payment_id, amount, tender_type, platform, created_at, order_id, location_id in parts:
+        if inside(location_id, created_at):
             key = ("refund_part", pk)
-            found[key] = _Tender(key, _tender_group(location, platform, created_at), -amount, 0, order_id,
-                                 payment_id, tender_type == TenderType.CARD)
+            found[key] = _Tender(key, _tender_group(locations[location_id], platform, created_at), -amount, 0,
+                                 order_id, payment_id, tender_type == TenderType.CARD)
     return found
 
 
-def _records(first_day: date, last_day: date, tenders: dict) -> list[ProcessorRecord]:
-    """The processor's records of the days, and those of our tenders on other days."""
-    payment_ids = [key[1] for key in tenders if key[0] == "payment"]
-    part_ids = [key[1] for key in tenders if key[0] == "refund_part"]
-    days = (first_day, last_day)
-    in_days = ProcessorRecord.objects.filter(business_day__range=days, platform__in=PROCESSORS)
-    elsewhere = ProcessorRecord.objects.filter(kind=ProcessorRecordKind.PAYMENT, payment_id__in=payment_ids) \
+RECORD_FIELDS = ("pk", "platform", "location_id", "platform_id", "kind", "payment_id", "refund_part_id",
+                 "order_id", "gross", "tip", "fee", "net", "currency", "business_day", "method")
+
+
+@dataclass(frozen=True, slots=True)
+class _Record:
+    """The figures of a ProcessorRecord the match needs (read as tuples: a month is
+    thousands of records)."""
+
+    pk: int
+    platform: str
+    location_id: int | None
+    platform_id: str
+    kind: str
+    payment_id: int | None
+    refund_part_id: int | None
+    order_id: int | None
+    gross: int
+    tip: int
+    fee: int
+    net: int
+    currency: str
+    business_day: date
+    method: str
+
+
+def _read_records(queryset) -> list[_Record]:
+    return [_Record(*row) for row in queryset.values_list(*RECORD_FIELDS)]
+
+
+def _records(first_day: date, last_day: date, tenders: dict) -> list[_Record]:
+    """The processor's records of the days, and those of our tenders on other days: one scan
+    of a window a week wider (a sale lands a day or two off at most), then our tenders still
+    without a record looked up by id."""
+    window = (first_day - timedelta(days=7), last_day + timedelta(days=7))
+    near = _read_records(ProcessorRecord.objects.filter(business_day__range=window, platform__in=PROCESSORS))
+    by_id = {record.pk: record for record in near
+             if first_day <= record.business_day <= last_day or _tender_key(record) in tenders}
+    seen = {_tender_key(record) for record in by_id.values()}
+    payment_ids = [key[1] for key in tenders if key[0] == "payment" and key not in seen]
+    part_ids = [key[1] for key in tenders if key[0] == "refund_part" and key not in seen]
+    far = ProcessorRecord.objects.filter(kind=ProcessorRecordKind.PAYMENT, payment_id__in=payment_ids) \
         | ProcessorRecord.objects.filter(kind=ProcessorRecordKind.REFUND, refund_part_id__in=part_ids)
-    by_id = {record.pk: record for record in in_days}
-    by_id.update({record.pk: record for record in elsewhere.exclude(business_day__range=days)})
+    by_id.update({record.pk: record for record in _read_records(far.exclude(business_day__range=window))})
     return list(by_id.values())
 
 
-def _tenders_of(records: list[ProcessorRecord], known: dict, locations: dict) -> dict:
+def _tenders_of(records: list[_Record], known: dict, locations: dict) -> dict:
     """Tenders of records in the days whose order was placed on another day."""
     missing_payments = {r.payment_id for r in records if r.kind == ProcessorRecordKind.PAYMENT
                         and r.payment_id and ("payment", r.payment_id) not in known}
@@ -230,11 +274,11 @@ def _tenders_of(records: list[ProcessorRecord], known: dict, locations: dict) ->
     return found
 
 
-def _record_group(record: ProcessorRecord) -> GroupKey:
+def _record_group(record: _Record) -> GroupKey:
     return (record.business_day, record.location_id, record.platform)
 
 
-def _tender_key(record: ProcessorRecord) -> tuple[str, int] | None:
+def _tender_key(record: _Record) -> tuple[str, int] | None:
     if record.kind == ProcessorRecordKind.PAYMENT and record.payment_id:
         return ("payment", record.payment_id)
     if record.kind == ProcessorRecordKind.REFUND and record.refund_part_id:
@@ -244,7 +288,7 @@ def _tender_key(record: ProcessorRecord) -> tuple[str, int] | None:
 
 def _match_tenders_and_records(tenders: dict, records: list, group, in_range) -> None:
     """sold - processor gross, line by line: what each tender and its records differ by."""
-    records_of: dict[tuple[str, int], list[ProcessorRecord]] = defaultdict(list)
+    records_of: dict[tuple[str, int], list[_Record]] = defaultdict(list)
     for record in records:
         key = _tender_key(record)
         if key in tenders:
@@ -294,22 +338,37 @@ def _tender_side(tender: _Tender, records: list, g: _Group) -> None:
                 **ids))
 
 
-def _is_card(record: ProcessorRecord, tender_types: dict) -> bool:
+def _card_tenders(records: list, tenders: dict) -> dict[int, bool]:
+    """Whether each record's tender is a card, from the tenders read (others by one query)."""
+    known = {tender.payment_id: tender.is_card for key, tender in tenders.items() if key[0] == "payment"}
+    missing = {r.payment_id for r in records if r.payment_id and r.payment_id not in known}
+    if missing:
+        known.update((pk, kind == TenderType.CARD) for pk, kind in
+                     Payment.objects.filter(pk__in=missing).values_list("pk", "tender_type"))
+    return known
+
+
+def _is_card(record: _Record, card_tenders: dict) -> bool:
     method = (record.method or "").upper()
     if any(word in method for word in CARD_METHODS):
         return True
-    return tender_types.get(record.payment_id) == TenderType.CARD
+    return bool(card_tenders.get(record.payment_id))
 
 
-def _match_records_and_payouts(records: list, group, in_range, today: date) -> None:
+def _match_records_and_payouts(records: list, tenders: dict, group, in_range, today: date) -> None:
     """fees + processor net - paid out, per record: what each record's payout lines paid."""
     in_days = [record for record in records if in_range(_record_group(record))]
     paid: dict[int, list[PayoutEntry]] = defaultdict(list)
-    for entry in PayoutEntry.objects.filter(processor_record_id__in=[r.pk for r in in_days]) \
-            .exclude(entry_type=PayoutEntryType.PAYOUT).select_related("payout"):
-        paid[entry.processor_record_id].append(entry)
-    tender_types = dict(Payment.objects.filter(pk__in={r.payment_id for r in in_days if r.payment_id})
-                        .values_list("pk", "tender_type"))
+    wanted = {record.pk for record in in_days}
+    days = [record.business_day for record in in_days]
+    entries = PayoutEntry.objects.filter(
+        processor_record__business_day__range=(min(days, default=today), max(days, default=today)),
+    ).exclude(entry_type=PayoutEntryType.PAYOUT).only(
+        "processor_record_id", "entry_type", "net", "payout_id", "platform_type", "platform_entry_id")
+    for entry in entries:
+        if entry.processor_record_id in wanted:
+            paid[entry.processor_record_id].append(entry)
+    card_tenders = _card_tenders(in_days, tenders)
     grace = timedelta(days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
     for record in in_days:
         g = group(_record_group(record), record.currency)
@@ -326,7 +385,7 @@ def _match_records_and_payouts(records: list, group, in_range, today: date) -> N
         paid_out = sum(entry.net for entry in entries)
         g.paid_out += paid_out
         delta = record.net - paid_out
-        if not _is_card(record, tender_types):
+        if not _is_card(record, card_tenders):
             g.fold(ReconciliationClass.NON_CARD, delta, "cash or other money the processor does not pay out")
         elif record.platform not in PAYOUT_API_PLATFORMS:
             continue  # paid by a deposit of the whole day: _deposits
@@ -367,16 +426,15 @@ def _unlinked_payout_entries(first_day: date, last_day: date, locations: dict, g
                     note=f"{entry.platform_type} {entry.platform_entry_id}"))
 
 
-def _deposits(first_day: date, last_day: date, records: list, group, in_range, today: date) -> None:
+def _deposits(first_day: date, last_day: date, records: list, tenders: dict, group, in_range,
+              today: date) -> None:
     """Toast and Clover pay a business day's card money as one deposit: its net against the
     day's card records; the statement's fees against the fees per payment."""
-    card: dict[GroupKey, list[ProcessorRecord]] = defaultdict(list)
-    tender_types = dict(Payment.objects.filter(
-        pk__in={r.payment_id for r in records if r.payment_id and r.platform in DEPOSIT_FILE_PLATFORMS})
-        .values_list("pk", "tender_type"))
+    card: dict[GroupKey, list[_Record]] = defaultdict(list)
+    card_tenders = _card_tenders([r for r in records if r.platform in DEPOSIT_FILE_PLATFORMS], tenders)
     for record in records:
         if record.platform in DEPOSIT_FILE_PLATFORMS and in_range(_record_group(record)) \
-                and _is_card(record, tender_types):
+                and _is_card(record, card_tenders):
             card[_record_group(record)].append(record)
     rows: dict[GroupKey, list[DepositRow]] = defaultdict(list)
     for row in DepositRow.objects.filter(kind="payout", business_day__range=(first_day, last_day),
@@ -424,23 +482,46 @@ def _unmatched_bank_lines(first_day: date, last_day: date, group) -> None:
                     note=line.description[:200]))
 
 
+STORED_FIGURES = (("currency", "varchar"), ("sold", "bigint"), ("processor_gross", "bigint"),
+                  ("fees", "bigint"), ("paid_out", "bigint"), ("difference", "bigint"),
+                  ("unexplained", "bigint"), ("status", "varchar"), ("computed_at", "timestamptz"))
+
+
+def _update_days(days: list[ReconciliationDay]) -> None:
+    """The recomputed figures of days already stored, in one UPDATE ... FROM (VALUES ...)
+    (Django's bulk_update writes a CASE per field and row: a month took most of a second)."""
+    if not days:
+        return
+    names = [name for name, _ in STORED_FIGURES]
+    row = "(" + ", ".join(["%s::bigint", *(f"%s::{kind}" for _, kind in STORED_FIGURES)]) + ")"
+    table = ReconciliationDay._meta.db_table
+    sql = (f"UPDATE {table} AS d SET " + ", ".join(f"{name} = v.{name}" for name in names)
+           + f" FROM (VALUES {', '.join([row] * len(days))}) AS v (id, {', '.join(names)}) WHERE d.id = v.id")
+    params = [value for day in days for value in (day.pk, *(getattr(day, name) for name in names))]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+
+
 def _store(first_day: date, last_day: date, groups: dict[GroupKey, _Group]) -> list[ReconciliationDay]:
     now = timezone.now()
     stale = ReconciliationDay.objects.filter(business_day__range=(first_day, last_day))
     ReconciliationLine.objects.filter(day__in=stale).delete()
     kept = {(d.business_day, d.location_id, d.platform): d for d in stale}
-    days = []
+    days, new = [], []
     for key, g in sorted(groups.items(), key=lambda item: (item[0][0], item[0][1] or 0, item[0][2])):
-        day = kept.pop(key, None) \
-            or ReconciliationDay(business_day=key[0], location_id=key[1], platform=key[2])
+        day = kept.pop(key, None)
+        if day is None:
+            day = ReconciliationDay(business_day=key[0], location_id=key[1], platform=key[2])
+            new.append(day)
         day.currency, day.sold, day.processor_gross, day.fees = g.currency, g.sold, g.processor_gross, g.fees
         day.paid_out, day.difference, day.unexplained = g.paid_out, g.difference, g.unexplained
         day.status = (ReconciliationStatus.UNEXPLAINED if g.has_unexplained
                       else ReconciliationStatus.RECONCILED)
         day.computed_at = now
-        day.save()
         days.append(day)
     ReconciliationDay.objects.filter(pk__in=[d.pk for d in kept.values()]).delete()
+    _update_days([day for day in days if day.pk])
+    ReconciliationDay.objects.bulk_create(new, batch_size=500)
     ReconciliationLine.objects.bulk_create([
         ReconciliationLine(day=day, classification=line.classification,
                            explained=line.classification not in UNEXPLAINED_CLASSES, amount=line.amount,
@@ -457,8 +538,13 @@ def _variance_key(day: ReconciliationDay) -> str:
 
 
 def _raise_or_close_variances(days: list[ReconciliationDay], groups: dict) -> None:
+    """Open an exception for each day newly beyond the tolerance, refresh the figures of
+    those already open (a rerun is not another occurrence), close those now explained."""
     tolerance = settings.RECONCILIATION_TOLERANCE
     settled = []
+    already_open = {item.dedupe_key: item for item in ExceptionItem.objects.filter(
+        dedupe_key__in=[_variance_key(day) for day in days], status=ExceptionStatus.OPEN)}
+    codes = dict(Location.objects.values_list("pk", "code"))
     for day in days:
         g = groups[(day.business_day, day.location_id, day.platform)]
         unexplained = [line for line in g.lines if line.classification in UNEXPLAINED_CLASSES]
@@ -466,14 +552,19 @@ def _raise_or_close_variances(days: list[ReconciliationDay], groups: dict) -> No
             settled.append(_variance_key(day))
             continue
         first = unexplained[0]
-        open_exception(
-            kind=ExceptionKind.RECONCILIATION_VARIANCE, dedupe_key=_variance_key(day),
+        figures = dict(
             title=f"{day.platform} {day.business_day}: {len(unexplained)} unexplained difference(s)",
             detail="; ".join(f"{line.classification} {line.amount} {line.note}" for line in unexplained[:10]),
-            platform=day.platform, location_code=day.location.code if day.location_id else "",
-            value_amount=sum(line.amount for line in unexplained), currency=day.currency,
+            value_amount=sum(line.amount for line in unexplained),
             data={"business_day": day.business_day.isoformat(), "reconciliation_day_id": day.pk,
                   "order_id": first.order_id, "payout_id": first.payout_id})
+        existing = already_open.get(_variance_key(day))
+        if existing is None:
+            open_exception(kind=ExceptionKind.RECONCILIATION_VARIANCE, dedupe_key=_variance_key(day),
+                           platform=day.platform, location_code=codes.get(day.location_id, ""),
+                           currency=day.currency, **figures)
+        elif any(getattr(existing, name) != value for name, value in figures.items()):
+            ExceptionItem.objects.filter(pk=existing.pk).update(updated_at=timezone.now(), **figures)
     if settled:
         resolve_exceptions(dedupe_keys=settled, reason="a later reconciliation explains every difference")
 
