@@ -220,6 +220,7 @@ def test_the_admin_pages_in_a_browser(stores_for_browser, browser_page, live_ser
     shoot(page, "admin-users")
     page.click("nav.tabs a:text('API keys')")
     page.fill("#id_name", "PieLine")
+    page.select_option("#id_channel", "phone")
     page.click("#new-key-form button[type=submit]")
     assert len(page.locator("#new-key").inner_text().strip()) > 20
     shoot(page, "admin-api-keys")
