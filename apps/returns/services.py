@@ -139,7 +139,8 @@ def approve_refund(*, refund_id: int, actor: str = "") -> Refund:
         refund = _refund_for_decision(refund_id)
         order = lock_order(refund.order_id)
         _move(refund, RefundStatus.AWAITING_APPROVAL, RefundStatus.PENDING, decided_by=actor)
-        resolve_exceptions_by_key(dedupe_key=_approval_key(refund), reason=f"Approved by {actor or 'staff'}.")
+        resolve_exceptions_by_key(dedupe_key=approval_exception_key(refund),
+                                  reason=f"Approved by {actor or 'staff'}.")
         _carry_out(refund, order)
         record_audit(action="refund.approved", obj=refund, actor_label=actor)
     return refund
@@ -155,7 +156,7 @@ def reject_refund(*, refund_id: int, actor: str = "", reason: str = "") -> Refun
                          tender_amounts={p.payment_id: p.amount for p in refund.parts.all()},
                          lines=[LineClaim(line.order_line_id, line.quantity, line.amount)
                                 for line in refund.lines.all()])
-        resolve_exceptions_by_key(dedupe_key=_approval_key(refund),
+        resolve_exceptions_by_key(dedupe_key=approval_exception_key(refund),
                                   reason=f"Rejected by {actor or 'staff'}. {reason}".strip())
         record_audit(action="refund.rejected", obj=refund, actor_label=actor, data={"reason": reason})
     return refund
@@ -173,7 +174,8 @@ def complete_refund_part(*, part_id: int, reference: str = "", actor: str = "") 
         ).update(status=RefundPartStatus.COMPLETED, reference=reference[:255] or part.reference)
         part.refresh_from_db()
         if updated:
-            resolve_exceptions_by_key(dedupe_key=_manual_key(part), reason=f"Refunded by {actor or 'staff'}.")
+            resolve_exceptions_by_key(dedupe_key=manual_refund_exception_key(part),
+                                      reason=f"Refunded by {actor or 'staff'}.")
             _complete_if_settled(part.refund)
             record_audit(action="refund.part_completed", obj=part, actor_label=actor,
                          data={"reference": part.reference})
@@ -348,7 +350,7 @@ def _await_approval(refund: Refund, order: Order) -> None:
     Refund.objects.filter(pk=refund.pk).update(status=RefundStatus.AWAITING_APPROVAL)
     refund.status = RefundStatus.AWAITING_APPROVAL
     open_exception(
-        kind=ExceptionKind.APPROVAL_REQUIRED, dedupe_key=_approval_key(refund),
+        kind=ExceptionKind.APPROVAL_REQUIRED, dedupe_key=approval_exception_key(refund),
         title=f"Refund #{refund.pk} of order #{order.pk} needs a manager's approval",
         detail=(f"{refund.actor or 'Customer service'} asked to refund {refund.amount} {refund.currency}, "
                 f"above the limit of {settings.REFUND_APPROVAL_LIMIT}. Approve or reject it "
@@ -357,11 +359,13 @@ def _await_approval(refund: Refund, order: Order) -> None:
         data={"refund_id": refund.pk, "order_id": order.pk})
 
 
-def _approval_key(refund: Refund) -> str:
+def approval_exception_key(refund: Refund) -> str:
+    """The dedupe key of the approval_required exception of `refund` (the pages find it by it)."""
     return f"refund-approval:{refund.pk}"
 
 
-def _manual_key(part: RefundPart) -> str:
+def manual_refund_exception_key(part: RefundPart) -> str:
+    """The dedupe key of the exception asking staff to give `part`'s money back by hand."""
     return f"refund-part:{part.pk}"
 
 
@@ -440,7 +444,7 @@ def _ask_for_manual_refund(part: RefundPart, refund: Refund, order: Order) -> No
         where = (f"through the processor that took it ({payment.platform or 'outside the four platforms'})"
                  if payment.reference else f"by hand at {order.location.name}")
     open_exception(
-        kind=ExceptionKind.MANUAL_REFUND_REQUIRED, dedupe_key=_manual_key(part),
+        kind=ExceptionKind.MANUAL_REFUND_REQUIRED, dedupe_key=manual_refund_exception_key(part),
         title=f"Refund {value} of order #{order.pk} {where}",
         detail=(f"Refund {value} to {paid_with} {where}, then mark refund part {part.pk} done. "
                 f"Refund #{refund.pk}: {refund.reason or 'no reason given'}."),
@@ -517,7 +521,7 @@ def fail_refund_part(*, part_id: int, reference: str = "", reason: str = "") -> 
 def _ask_to_redo_failed_part(part: RefundPart, order: Order, reason: str) -> None:
     value = f"{money.decimal_string(part.amount, part.refund.currency)} {part.refund.currency}"
     open_exception(
-        kind=ExceptionKind.MANUAL_REFUND_REQUIRED, dedupe_key=_manual_key(part),
+        kind=ExceptionKind.MANUAL_REFUND_REQUIRED, dedupe_key=manual_refund_exception_key(part),
         title=f"{part.platform.capitalize()} did not refund {value} of order #{order.pk}",
         detail=(f"{part.platform.capitalize()} answered refund {part.reference or '(no id)'} of payment "
                 f"{part.payment.reference} with {reason or 'a failure'}. Give the money back another "

@@ -24,7 +24,12 @@ from apps.orders.views import order_within_reach
 from apps.returns.enums import PLATFORMS_WITH_REFUND_API, RefundPartStatus, RefundStatus
 from apps.returns.forms import RefundForm
 from apps.returns.selectors import list_order_refunds, refundable_amount
-from apps.returns.services import preview_refund, refund_order
+from apps.returns.services import (
+    approval_exception_key,
+    manual_refund_exception_key,
+    preview_refund,
+    refund_order,
+)
 
 # Parts whose status may still change by itself (the delivery engine, the platform's answer).
 MOVING_PART_STATUSES = (RefundPartStatus.PENDING, RefundPartStatus.SENT)
@@ -50,8 +55,8 @@ def refund_list(request, order_id: int):
 def _attach_open_exceptions(refunds) -> None:
     """`exception_id` on each refund waiting for approval and each part waiting for a person:
     the open exception where it is approved or marked refunded (one query for all)."""
-    keys = {f"refund-approval:{refund.pk}": refund for refund in refunds}
-    keys |= {f"refund-part:{part.pk}": part for refund in refunds for part in refund.parts.all()}
+    keys = {approval_exception_key(refund): refund for refund in refunds}
+    keys |= {manual_refund_exception_key(part): part for refund in refunds for part in refund.parts.all()}
     rows = ExceptionItem.objects.filter(dedupe_key__in=list(keys), status=ExceptionStatus.OPEN)
     found = dict(rows.values_list("dedupe_key", "pk"))
     for key, obj in keys.items():
