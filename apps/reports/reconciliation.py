@@ -179,28 +179,35 @@ def _tenders(first_day: date, last_day: date, locations: dict) -> dict[tuple[str
     def inside(location_id, at) -> bool:
         return bounds[location_id][0] <= at < bounds[location_id][1]
 
-    found: dict[tuple[str, int], _Tender] = {}
     payments = Payment.objects.filter(
         platform__in=PROCESSORS, order__placed_at__gte=start, order__placed_at__lt=end,
-    ).exclude(status="voided").order_by().values_list(
-        "pk", "order_id", "amount", "tip_amount", "tender_type", "platform", "order__placed_at",
-        "order__location_id")
-    for pk, order_id, amount, tip, tender_type, platform, placed_at, location_id in payments:
-        if inside(location_id, placed_at):
-            found[("payment", pk)] = _Tender(
-                ("payment", pk), _tender_group(locations[location_id], platform, placed_at), amount + tip,
-                tip, order_id, pk, tender_type == TenderType.CARD)
+    ).exclude(status="voided").order_by().values_list(*PAYMENT_FIELDS)
     parts = RefundPart.objects.filter(
         platform__in=PROCESSORS, refund__created_at__gte=start, refund__created_at__lt=end,
         status__in=(RefundPartStatus.SENT, RefundPartStatus.COMPLETED),
-    ).order_by().values_list("pk", "payment_id", "amount", "payment__tender_type", "platform",
-                             "refund__created_at", "payment__order_id", "payment__order__location_id")
-    for pk, payment_id, amount, tender_type, platform, created_at, order_id, location_id in parts:
-        if inside(location_id, created_at):
-            key = ("refund_part", pk)
-            found[key] = _Tender(key, _tender_group(locations[location_id], platform, created_at), -amount, 0,
-                                 order_id, payment_id, tender_type == TenderType.CARD)
-    return found
+    ).order_by().values_list(*PART_FIELDS)
+    tenders = [_payment_tender(row, locations) for row in payments if inside(row[-1], row[-2])]
+    tenders += [_part_tender(row, locations) for row in parts if inside(row[-1], row[-2])]
+    return {tender.key: tender for tender in tenders}
+
+
+# A tender's row and a refund part's, each ending with (when, location id).
+PAYMENT_FIELDS = ("pk", "order_id", "amount", "tip_amount", "tender_type", "platform", "order__placed_at",
+                  "order__location_id")
+PART_FIELDS = ("pk", "payment__order_id", "amount", "payment_id", "payment__tender_type", "platform",
+               "refund__created_at", "payment__order__location_id")
+
+
+def _payment_tender(row: tuple, locations: dict) -> _Tender:
+    pk, order_id, amount, tip, tender_type, platform, placed_at, location_id = row
+    return _Tender(("payment", pk), _tender_group(locations[location_id], platform, placed_at), amount + tip,
+                   tip, order_id, pk, tender_type == TenderType.CARD)
+
+
+def _part_tender(row: tuple, locations: dict) -> _Tender:
+    pk, order_id, amount, payment_id, tender_type, platform, created_at, location_id = row
+    return _Tender(("refund_part", pk), _tender_group(locations[location_id], platform, created_at), -amount,
+                   0, order_id, payment_id, tender_type == TenderType.CARD)
 
 
 RECORD_FIELDS = ("pk", "platform", "location_id", "platform_id", "kind", "payment_id", "refund_part_id",
@@ -256,22 +263,11 @@ def _tenders_of(records: list[_Record], known: dict, locations: dict) -> dict:
                         and r.payment_id and ("payment", r.payment_id) not in known}
     missing_parts = {r.refund_part_id for r in records if r.kind == ProcessorRecordKind.REFUND
                      and r.refund_part_id and ("refund_part", r.refund_part_id) not in known}
-    found = {}
-    payments = Payment.objects.filter(pk__in=missing_payments).values_list(
-        "pk", "order_id", "amount", "tip_amount", "tender_type", "platform", "order__placed_at",
-        "order__location_id")
-    for pk, order_id, amount, tip, tender_type, platform, placed_at, location_id in payments:
-        group = _tender_group(locations[location_id], platform, placed_at)
-        found[("payment", pk)] = _Tender(("payment", pk), group, amount + tip, tip, order_id, pk,
-                                         tender_type == TenderType.CARD)
-    parts = RefundPart.objects.filter(pk__in=missing_parts).values_list(
-        "pk", "payment_id", "amount", "payment__tender_type", "platform", "refund__created_at",
-        "payment__order_id", "payment__order__location_id")
-    for pk, payment_id, amount, tender_type, platform, created_at, order_id, location_id in parts:
-        found[("refund_part", pk)] = _Tender(
-            ("refund_part", pk), _tender_group(locations[location_id], platform, created_at), -amount, 0,
-            order_id, payment_id, tender_type == TenderType.CARD)
-    return found
+    payments = Payment.objects.filter(pk__in=missing_payments).values_list(*PAYMENT_FIELDS)
+    parts = RefundPart.objects.filter(pk__in=missing_parts).values_list(*PART_FIELDS)
+    tenders = [_payment_tender(row, locations) for row in payments]
+    tenders += [_part_tender(row, locations) for row in parts]
+    return {tender.key: tender for tender in tenders}
 
 
 def _record_group(record: _Record) -> GroupKey:
