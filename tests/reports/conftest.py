@@ -16,12 +16,23 @@ previous period) and a refund on the 27th (outside the range)."""
 from datetime import UTC, datetime
 
 import pytest
+from django.test import Client
 
+from apps.backoffice.services import create_staff_user
 from apps.inventory.services import upsert_location
 from apps.orders import services as orders
 from apps.returns.models import Refund
 from apps.returns.services import refund_order
 from tests.conftest import stock
+
+
+def staff(role, username=None, *locations) -> Client:
+    """A test client signed in as a new staff user of `role` (at `locations`)."""
+    user, _ = create_staff_user(username=username or role, role=role, location_codes=list(locations),
+                                password="pw-pw-pw-pw")
+    client = Client()
+    client.force_login(user)
+    return client
 
 
 def utc(*args) -> datetime:

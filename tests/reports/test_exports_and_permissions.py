@@ -8,10 +8,10 @@ from decimal import Decimal
 import pytest
 from django.test import Client
 
-from apps.backoffice.services import create_staff_user
 from apps.reports import rollup
 from apps.reports.models import ExportJob
 from apps.reports.tasks import run_export_job_task
+from tests.reports.conftest import staff
 
 pytestmark = pytest.mark.django_db
 RANGE = {"from": "2026-11-24", "to": "2026-11-25"}
@@ -24,14 +24,6 @@ def queued(monkeypatch, settings, tmp_path):
     calls = []
     monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: calls.append((func, args)))
     return calls
-
-
-def staff(role, username=None, *locations):
-    user, _ = create_staff_user(username=username or role, role=role, location_codes=list(locations),
-                                password="pw-pw-pw-pw")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 def test_an_export_runs_in_the_background_and_its_file_stays(fortnight, queued):

@@ -11,11 +11,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 
-from apps.backoffice.services import create_staff_user
 from apps.core.models import AuditEntry
 from apps.reports.models import DepositImport, ReconciliationDay
 from apps.reports.reconciliation import reconcile_days
-from tests.reports.conftest import sale, utc
+from tests.reports.conftest import sale, staff, utc
 from tests.reports.test_reconciliation import payout, processor_payment
 
 pytestmark = pytest.mark.django_db
@@ -24,14 +23,6 @@ RANGE = "?from=2026-11-24&to=2026-11-24"
 TOAST_PAYOUTS = (b"Location,Settled Date,Sales Date,Payment Amount,Refund Amount,Fee Amount,"
                  b"Withholding Amount,Payout Amount,Payout Status\n"
                  b"Oakland,11/25/2026,11/24/2026,9.50,0.00,0.30,0.00,9.20,SENT\n")
-
-
-def staff(role, *locations):
-    user, _ = create_staff_user(username=role, role=role, location_codes=list(locations),
-                                password="pw-pw-pw-pw")
-    client = Client()
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture
@@ -48,7 +39,7 @@ def reconciled(shop):
     ("finance", 200, 302), ("admin", 200, 302), ("customer_service", 403, 403), ("store_manager", 403, 403),
 ])
 def test_who_may_read_and_work_the_reconciliation(reconciled, role, page, actions):
-    client = staff(role, "OAK")
+    client = staff(role, None, "OAK")
     assert client.get(f"/reports/reconciliation/{RANGE}").status_code == page
     assert client.get(f"/reports/reconciliation/{reconciled.pk}/").status_code == page
     assert client.get(f"/reports/reconciliation/{RANGE}&format=csv").status_code == page
