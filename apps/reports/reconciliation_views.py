@@ -29,7 +29,7 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 @require_GET
 @reports_required
 def reconciliation_page(request):
-    (first, last), error = _range(request)
+    (first, last), error = _range(request.GET)
     file_format = _file_format(request)
     if file_format and not error:
         return streaming_file(selectors.reconciliation_table(first_day=first, last_day=last), file_format,
@@ -59,7 +59,7 @@ def reconciliation_day_page(request, day_id: int):
 @require_POST
 @reconcile_required
 def reconcile_range(request):
-    (first, last), error = _range(_PostRange(request.POST))
+    (first, last), error = _range(request.POST)
     if error:
         messages.error(request, error)
     else:
@@ -112,9 +112,3 @@ def _days_of(deposit_import):
                                                  first_date=Min("date"), last_date=Max("date"))
     return (span["first"] or span["first_date"]), (span["last"] or span["last_date"])
 
-
-class _PostRange:
-    """The range of a POST form, read like a page's query."""
-
-    def __init__(self, data):
-        self.GET = data

@@ -30,10 +30,10 @@ TABLE_ROWS = 50
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
 
 
-def _range(request):
+def _range(params):
     """The page's days; a bad range falls back to the last seven days with a message."""
     try:
-        return report_range(request.GET, required=False), None
+        return report_range(params, required=False), None
     except ValidationFailed as error:
         return report_range({}, required=False), str(error)
 
@@ -46,7 +46,7 @@ def _file_format(request) -> str:
 @require_GET
 @reports_required
 def channel_report_page(request):
-    (first, last), error = _range(request)
+    (first, last), error = _range(request.GET)
     report = channel_report(first=first, last=last,
                             location_ids=permitted_location_ids(request.user, roles.VIEW_REPORTS))
     file_format = _file_format(request)
@@ -76,7 +76,7 @@ def _channel_chart(report) -> dict:
 @require_GET
 @reports_required
 def liabilities_page(request):
-    (first, last), error = _range(request)
+    (first, last), error = _range(request.GET)
     report = liabilities(first=first, last=last)
     file_format = _file_format(request)
     if file_format and not error:
