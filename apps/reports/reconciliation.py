@@ -155,9 +155,10 @@ def reconcile_days(*, first_day: date, last_day: date, today: date | None = None
     records = _records(first_day, last_day, tenders)
     tenders.update(_tenders_of(records, tenders, locations))
     _match_tenders_and_records(tenders, records, group, in_range)
-    _match_records_and_payouts(records, tenders, group, in_range, today)
+    card_tenders = _card_tenders(records, tenders)
+    _match_records_and_payouts(records, card_tenders, group, in_range, today)
     _unlinked_payout_entries(first_day, last_day, locations, group, in_range)
-    _deposits(first_day, last_day, records, tenders, group, in_range, today)
+    _deposits(first_day, last_day, records, card_tenders, group, in_range, today)
     _unmatched_bank_lines(first_day, last_day, group)
     with transaction.atomic():
         days = _store(first_day, last_day, groups)
@@ -351,7 +352,7 @@ def _is_card(record: _Record, card_tenders: dict) -> bool:
     return bool(card_tenders.get(record.payment_id))
 
 
-def _match_records_and_payouts(records: list, tenders: dict, group, in_range, today: date) -> None:
+def _match_records_and_payouts(records: list, card_tenders: dict, group, in_range, today: date) -> None:
     """fees + processor net - paid out, per record: what each record's payout lines paid."""
     in_days = [record for record in records if in_range(_record_group(record))]
     paid: dict[int, list[PayoutEntry]] = defaultdict(list)
@@ -364,7 +365,6 @@ def _match_records_and_payouts(records: list, tenders: dict, group, in_range, to
     for entry in entries:
         if entry.processor_record_id in wanted:
             paid[entry.processor_record_id].append(entry)
-    card_tenders = _card_tenders(in_days, tenders)
     grace = timedelta(days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
     for record in in_days:
         g = group(_record_group(record), record.currency)
@@ -422,12 +422,11 @@ def _unlinked_payout_entries(first_day: date, last_day: date, locations: dict, g
                     note=f"{entry.platform_type} {entry.platform_entry_id}"))
 
 
-def _deposits(first_day: date, last_day: date, records: list, tenders: dict, group, in_range,
+def _deposits(first_day: date, last_day: date, records: list, card_tenders: dict, group, in_range,
               today: date) -> None:
     """Toast and Clover pay a business day's card money as one deposit: its net against the
     day's card records; the statement's fees against the fees per payment."""
     card: dict[GroupKey, list[_Record]] = defaultdict(list)
-    card_tenders = _card_tenders([r for r in records if r.platform in DEPOSIT_FILE_PLATFORMS], tenders)
     for record in records:
         if record.platform in DEPOSIT_FILE_PLATFORMS and in_range(_record_group(record)) \
                 and _is_card(record, card_tenders):
