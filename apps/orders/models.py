@@ -76,6 +76,9 @@ class Order(models.Model):
             models.Index(OpClass(Reverse("customer_phone"), name="text_pattern_ops"),
                          name="order_phone_last_digits"),
             GinIndex(SearchVector("customer_name", config="simple"), name="order_name_words"),
+            # The channel rollup's refresh finds the orders changed in its last minutes
+            # (reports.rollup._touched_days): without it, a scan of each store's orders.
+            models.Index(fields=["location", "updated_at"], name="order_location_updated_at"),
         ]
 
     def __str__(self):

@@ -79,18 +79,19 @@ def _touched_days(location: Location, since: datetime, now: datetime) -> set[dat
     today = location_day(now, location)
     days = {today - timedelta(days=n) for n in range(RECENT_DAYS)}
     placed = business_day_sql('"orders_order"."placed_at"', location)
+    # order_by(): the models' default ordering would make DISTINCT one row per order.
     days |= set(Order.objects.filter(location=location, updated_at__gte=since)
-                .annotate(day=placed).values_list("day", flat=True).distinct())
+                .annotate(day=placed).values_list("day", flat=True).order_by().distinct())
     days |= set(Refund.objects.filter(Q(created_at__gte=since) | Q(updated_at__gte=since),
                                       order__location=location)
                 .annotate(day=business_day_sql('"returns_refund"."created_at"', location))
-                .values_list("day", flat=True).distinct())
+                .values_list("day", flat=True).order_by().distinct())
     oversold = (ExceptionItem.objects.filter(kind=ExceptionKind.OVERSOLD, location_code=location.code,
                                              created_at__gte=since).values_list("data__order_id", flat=True))
     order_ids = [pk for pk in oversold if isinstance(pk, int)]
     if order_ids:
         days |= set(Order.objects.filter(pk__in=order_ids).annotate(day=placed)
-                    .values_list("day", flat=True).distinct())
+                    .values_list("day", flat=True).order_by().distinct())
     return {day for day in days if day <= today}
 
 
