@@ -33,6 +33,8 @@ VIEW_REPORTS = "view_reports"  # finance reports and their exports (files, the j
 REFUND_ORDERS = "refund_orders"  # returns and refunds; customer service's above the limit wait
 APPROVE_REFUNDS = "approve_refunds"  # approve or reject a refund waiting above the limit
 RECONCILE = "reconcile"  # finance's own work: import deposit files, mark a reconciled day reviewed
+VIEW_CASH_DRAWERS = "view_cash_drawers"  # drawer counts, expected cash and over/short per day
+COUNT_CASH_DRAWERS = "count_cash_drawers"  # record a drawer count (a store's own record)
 ADMINISTER = "administer"  # staff users, API keys, buffers, ownership, connections, the audit log
 
 
@@ -43,7 +45,8 @@ class Reach(Enum):
 
 
 # Who may do what. A store manager's grants hold at their own locations only; finance
-# reads, and changes only its own records (deposit imports, reviewed days); admin may do
+# reads, and changes only its own records (deposit imports, reviewed days; a drawer count is
+# the store's record, so finance reads counts and records none); admin may do
 # everything. Refunds follow the API's staff keys: customer service refunds (above
 # REFUND_APPROVAL_LIMIT it waits for approval), a store manager approves or rejects those
 # waiting at their stores, admin does both.
@@ -53,6 +56,7 @@ GRANTS: dict[str, dict[str, Reach]] = {
         CHANGE_STOCK: Reach.OWN_LOCATIONS, VIEW_ORDERS: Reach.OWN_LOCATIONS,
         CHANGE_ORDERS: Reach.OWN_LOCATIONS, WORK_EXCEPTIONS: Reach.OWN_LOCATIONS,
         VIEW_CUSTOMERS: Reach.OWN_LOCATIONS, APPROVE_REFUNDS: Reach.OWN_LOCATIONS,
+        VIEW_CASH_DRAWERS: Reach.OWN_LOCATIONS, COUNT_CASH_DRAWERS: Reach.OWN_LOCATIONS,
     },
     CUSTOMER_SERVICE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
@@ -63,7 +67,7 @@ GRANTS: dict[str, dict[str, Reach]] = {
     FINANCE: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
         VIEW_ORDERS: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE,
-        VIEW_REPORTS: Reach.EVERYWHERE, RECONCILE: Reach.EVERYWHERE,
+        VIEW_REPORTS: Reach.EVERYWHERE, RECONCILE: Reach.EVERYWHERE, VIEW_CASH_DRAWERS: Reach.EVERYWHERE,
     },
     ADMIN: {
         VIEW_DASHBOARD: Reach.EVERYWHERE, VIEW_STOCK: Reach.EVERYWHERE,
@@ -72,6 +76,7 @@ GRANTS: dict[str, dict[str, Reach]] = {
         ADMINISTER: Reach.EVERYWHERE, VIEW_CUSTOMERS: Reach.EVERYWHERE, VIEW_REPORTS: Reach.EVERYWHERE,
         MERGE_CUSTOMERS: Reach.EVERYWHERE, REFUND_ORDERS: Reach.EVERYWHERE,
         APPROVE_REFUNDS: Reach.EVERYWHERE, RECONCILE: Reach.EVERYWHERE,
+        VIEW_CASH_DRAWERS: Reach.EVERYWHERE, COUNT_CASH_DRAWERS: Reach.EVERYWHERE,
     },
 }
 _RANK = {Reach.NONE: 0, Reach.OWN_LOCATIONS: 1, Reach.EVERYWHERE: 2}

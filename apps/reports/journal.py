@@ -14,7 +14,8 @@ tender's clearing account. Refunds made that day: Dr refunds by channel and tax 
 Cr the tenders given back to. What tenders do not cover (pay at pickup not yet taken, a
 voided tender) goes to "Unsettled tenders". Gift cards and store credit issued, expired
 or adjusted, and loyalty points earned, reversed or adjusted move their liabilities.
-Cash over/short needs drawer counts, which Concord does not record yet: no line."""
+Cash over/short, on a day whose drawer was counted: counted - opening float - the cash
+the day's tenders and refunds moved; over: Dr Cash, Cr Cash over/short; short: reversed."""
 
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ from django.db.models.functions import TruncDate
 from apps.customers.enums import LoyaltyEntryKind, StoredValueEntryKind, StoredValueKind
 from apps.customers.models import LoyaltyEntry, LoyaltyProgram, StoredValueEntry
 from apps.inventory.models import Location
-from apps.orders.enums import OrderStatus, PaymentStatus
-from apps.orders.models import Order, Payment
+from apps.orders.enums import OrderStatus
+from apps.orders.models import Order
 from apps.reports.business_day import business_day_sql, location_bounds
 from apps.reports.channel_figures import MONEY_REFUNDS
+from apps.reports.drawer_selectors import counts_in, expected_cash, over_short
 from apps.reports.files import Table, major_units
 from apps.reports.liabilities import day_start
-from apps.returns.models import Refund, RefundLine, RefundPart
+from apps.reports.tender_movements import refund_parts_given, tenders_taken
+from apps.returns.models import Refund, RefundLine
 
 HEADER = ["date", "journal_id", "account", "debit", "credit", "memo", "source_id"]
 TENDER_ACCOUNTS = {"card": "Card clearing", "cash": "Cash", "gift_card": "Gift card liability",
@@ -43,6 +46,7 @@ TENDER_ACCOUNTS = {"card": "Card clearing", "cash": "Cash", "gift_card": "Gift c
                    "external": "Platform clearing", "pay_at_pickup": "Unsettled tenders",
                    "other": "Other tenders"}
 UNSETTLED = "Unsettled tenders"
+OVER_SHORT = "Cash over/short"
 MERCHANT = "ALL"
 
 
@@ -107,11 +111,7 @@ def _location_lines(location: Location, first: date, last: date) -> list[Journal
         book.post(f"tips:{channel}", "Tips payable", -row["tips"], f"Tips on {channel} sales")
         book.post(f"charges:{channel}", "Other charges", -row["adjustment"],
                   f"Shipping and charges, {channel}")
-    tenders = (Payment.objects.filter(order__location=location, order__placed_at__gte=start,
-                                      order__placed_at__lt=end)
-               .exclude(order__status=OrderStatus.CANCELED).exclude(status=PaymentStatus.VOIDED)
-               .annotate(day=placed))
-    for row in tenders.values("day", "tender_type").annotate(
+    for row in tenders_taken(location, start, end).values("day", "tender_type").annotate(
             taken=Sum(F("amount") + F("tip_amount")), fees=Sum("processing_fee_amount")).order_by():
         book, tender = journal(row["day"]), row["tender_type"]
         account = TENDER_ACCOUNTS.get(tender, "Other tenders")
@@ -121,6 +121,7 @@ def _location_lines(location: Location, first: date, last: date) -> list[Journal
     for book in journals.values():
         book.balance_to("unsettled", UNSETTLED, "Sales not covered by a tender taken")
     _refund_lines(location, start, end, journal)
+    _drawer_lines(location, first, last, journal)
     return [line for book in journals.values() for line in book.lines]
 
 
@@ -145,8 +146,7 @@ def _refund_lines(location, start, end, journal) -> None:
                   f"{row['n']} {channel} refunds")
         book.post(f"refund-tax:{channel}", "Tax payable", tax, f"Tax refunded, {channel}")
         touched.add(row["day"])
-    for row in (RefundPart.objects.filter(**of_refunds).exclude(refund__order__status=OrderStatus.CANCELED)
-                .annotate(day=made)
+    for row in (refund_parts_given(location, start, end)
                 .values("day", "payment__tender_type").annotate(total=Sum("amount")).order_by()):
         tender = row["payment__tender_type"]
         journal(row["day"]).post(f"refund-tender:{tender}", TENDER_ACCOUNTS.get(tender, "Other tenders"),
@@ -156,6 +156,24 @@ def _refund_lines(location, start, end, journal) -> None:
         refund_lines = [line for line in book.lines if line.key.startswith("refund")]
         book.post("refund-unsettled", UNSETTLED, -sum(line.amount for line in refund_lines),
                   "Refunds not yet split over tenders")
+
+
+def _drawer_lines(location, first, last, journal) -> None:
+    """Cash over/short of each counted day. Cash holds what the day's tenders and refunds
+    moved; the count brings it to what the drawer held beyond its float (over: Dr Cash,
+    Cr Cash over/short; short: the reverse). A recount changes the amounts, not the ids."""
+    counts = counts_in(location_ids=[location.pk], first=first, last=last)
+    if not counts:
+        return
+    expected = expected_cash(location=location, first=first, last=last)
+    for (_, day), count in sorted(counts.items()):
+        difference = over_short(count, expected.get(day, 0))
+        money = {name: major_units(amount, location.currency) for name, amount in (
+            ("counted", count.counted), ("float", count.opening_float), ("expected", expected.get(day, 0)))}
+        memo = f"Drawer counted {money['counted']}, float {money['float']}, expected {money['expected']}"
+        book = journal(day)
+        book.post("cash-count", TENDER_ACCOUNTS["cash"], difference, memo)
+        book.post("cash-over-short", OVER_SHORT, -difference, memo)
 
 
 # What each ledger entry kind moves, against which account (the others are tenders and

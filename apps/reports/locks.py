@@ -4,6 +4,8 @@ from django.db import connection
 
 # pg_advisory_xact_lock's first key: the channel rollup (the second is a location id).
 ROLLUP_LOCK_CLASS = 72_001
+# ... and the cash drawer counts of a location (the second is the location id).
+DRAWER_COUNT_LOCK_CLASS = 72_002
 
 
 def lock_rollup_of_location(location_id: int) -> None:
@@ -11,3 +13,10 @@ def lock_rollup_of_location(location_id: int) -> None:
     refreshes at once replace a day's rows in turn instead of colliding on the unique key."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK_CLASS, location_id])
+
+
+def lock_drawer_counts_of_location(location_id: int) -> None:
+    """Inside a transaction: one count or recount of a location's drawers at a time, so a
+    first count made twice at once becomes a count and a recount, both audited."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [DRAWER_COUNT_LOCK_CLASS, location_id])

@@ -1,5 +1,8 @@
 """Finance: what the processors recorded and paid out, reports and reconciliation."""
 
+# Cash drawer counts and each store's opening float (cash over/short).
+from apps.reports.models_drawers import CashDrawerCount, CashDrawerFloat  # noqa: F401
+
 # What the processors recorded and paid out, and imported deposit files (finance data).
 from apps.reports.models_processor import (  # noqa: F401
     DepositImport,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from apps.reports.drawer_services import record_drawer_count, set_drawer_float  # noqa: F401  (cash drawers)
 from apps.reports.processor_services import (  # noqa: F401  (the processor part of this module)
     DepositImportResult,
     PayoutEntryFact,

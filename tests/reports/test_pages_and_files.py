@@ -153,7 +153,15 @@ def test_the_liabilities_files_equal_the_page(stored_value, finance):
 
 
 def test_every_journal_balances_and_re_exports_the_same_source_ids(fortnight, stored_value):
+    from apps.reports.services import record_drawer_count
+
+    admin, _ = create_staff_user(username="boss", role="admin", location_codes=[], password="pw-pw-pw-pw")
+    for code, day, counted in (("OAK", 24, 20_125), ("BKN", 25, 19_990), ("OAK", 21, 20_000)):
+        record_drawer_count(location_id=getattr(fortnight, code.lower()).pk, business_day=date(2026, 11, day),
+                            counted=counted, opening_float=20_000, user=admin)  # over, short, even
     lines = journal_lines(first=date(2026, 11, 20), last=date(2026, 11, 30))
+    assert {line.source_id for line in lines if line.account == "Cash over/short"} == {
+        "CJ-2026-11-24-OAK/cash-over-short", "CJ-2026-11-25-BKN/cash-over-short"}
 
     by_journal = {}
     for line in lines:
