@@ -7,7 +7,6 @@ Nothing any page loads comes from outside the server. Every page is photographed
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 import requests
@@ -22,14 +21,11 @@ from apps.core.models import ExceptionItem, OutboxEvent
 from apps.demo import demo_data
 from apps.inventory.models import StockLevel
 from tests.backoffice.conftest import record_sale
+from tests.browser.conftest import PASSWORD, shoot, sign_in
 from tests.connectors.conftest import connect, demo_merchant, platform_settings, start_emulator  # noqa: F401
 from tests.helpers import post_order
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SHOTS = Path("/tmp/shots")
-SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
-PASSWORD = "correct horse battery"
 
 
 def pull(platform: str):
@@ -75,44 +71,16 @@ def square(demo_merchant, start_emulator, connect):  # noqa: F811
     return emulator
 
 
-@pytest.fixture
-def browser_page(browser, live_server):
-    """A 1366×768 page that records every request not answered by our own server."""
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.outside = []
-    page.on("request", lambda request: page.outside.append(request.url)
-            if not request.url.startswith((live_server.url, "data:")) else None)
-    yield page
-    context.close()
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    shoot(page, "login")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=SHOTS / f"{name}-{size}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 768})
-
-
 def square_stock(emulator, sku: str) -> dict:
     return emulator_state(emulator)["stock"]["OAK"][sku]
 
 
 def test_a_store_manager_adjusts_stock_and_86es_an_item_and_the_register_sees_it(
-        square, browser_page, live_server):
-    page = browser_page
+        square, page, live_server):
     create_staff_user(username="maria", role="store_manager", location_codes=["OAK"], password=PASSWORD)
     opening = demo_data.opening_stock("OAK", "BURRITO")
+    page.goto(f"{live_server.url}/login/")
+    shoot(page, "login")
     sign_in(page, live_server, "maria")
     shoot(page, "dashboard")
 
@@ -150,8 +118,7 @@ def test_a_store_manager_adjusts_stock_and_86es_an_item_and_the_register_sees_it
 
 
 def test_an_exception_is_retried_from_the_queue_and_leaves_it_when_the_delivery_succeeds(
-        square, browser_page, live_server, platform_settings, make_client):  # noqa: F811
-    page = browser_page
+        square, page, live_server, platform_settings, make_client):  # noqa: F811
     platform_settings.DELIVERY_MAX_ATTEMPTS = 1
     create_staff_user(username="sam", role="customer_service", password=PASSWORD)
     square.set_faults({"error_rate": 1})
@@ -190,9 +157,8 @@ def test_an_exception_is_retried_from_the_queue_and_leaves_it_when_the_delivery_
     assert page.outside == []
 
 
-def test_the_exception_list_drops_a_resolved_row_without_a_reload(square, browser_page, live_server):
+def test_the_exception_list_drops_a_resolved_row_without_a_reload(square, page, live_server):
     """htmx polls the rows: an exception whose cause succeeded leaves the open list live."""
-    page = browser_page
     create_staff_user(username="root", role="admin", password=PASSWORD)
     from apps.core.services import open_exception, resolve_exceptions_by_key
 
@@ -207,8 +173,7 @@ def test_the_exception_list_drops_a_resolved_row_without_a_reload(square, browse
     assert page.outside == []
 
 
-def test_the_admin_pages_in_a_browser(stores_for_browser, browser_page, live_server):
-    page = browser_page
+def test_the_admin_pages_in_a_browser(stores_for_browser, page, live_server):
     create_staff_user(username="root", role="admin", password=PASSWORD)
     sign_in(page, live_server, "root")
     page.click("nav.nav a:text('Admin')")

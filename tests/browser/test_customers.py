@@ -4,8 +4,6 @@ Each page is photographed at 1366×768 and at phone width into /tmp/shots/."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from apps.backoffice.services import create_staff_user
@@ -25,20 +23,9 @@ from apps.customers.models import (
 from apps.customers.services import adjust_points, issue_gift_card, issue_store_credit
 from apps.orders.models import Order
 from tests.backoffice.conftest import customer_sale
+from tests.browser.conftest import PASSWORD, shoot, sign_in
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-SHOTS = Path("/tmp/shots")
-SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
-PASSWORD = "correct horse battery"
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=SHOTS / f"{name}-{size}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 768})
 
 
 def who_owns_what() -> dict:
@@ -73,26 +60,11 @@ def two_records_of_ana(shop):
     return ana, other
 
 
-@pytest.fixture
-def page(browser, live_server):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
-    page = context.new_page()
-    page.outside = []
-    page.on("request", lambda request: page.outside.append(request.url)
-            if not request.url.startswith((live_server.url, "data:")) else None)
-    yield page
-    context.close()
-
-
 def test_customer_service_merges_a_duplicate_and_undoes_it(two_records_of_ana, page, live_server):
     ana, other = two_records_of_ana
     create_staff_user(username="carmen", role="customer_service", location_codes=[], password=PASSWORD)
     before = who_owns_what()
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", "carmen")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+    sign_in(page, live_server, "carmen")
 
     duplicate = ExceptionItem.objects.get(kind=ExceptionKind.POSSIBLE_DUPLICATE_CUSTOMER)
     page.goto(f"{live_server.url}/exceptions/{duplicate.pk}/")

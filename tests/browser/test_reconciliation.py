@@ -8,12 +8,12 @@ import pytest
 from apps.backoffice.services import create_staff_user
 from apps.inventory.services import upsert_location
 from apps.reports.reconciliation import reconcile_days
+from tests.browser.conftest import PASSWORD, sign_in
 from tests.conftest import stock
 from tests.reports.conftest import sale, utc
 from tests.reports.test_reconciliation import processor_payment
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PASSWORD = "correct horse battery"
 TOAST_PAYOUTS = ("Location,Settled Date,Sales Date,Payment Amount,Refund Amount,Fee Amount,"
                  "Withholding Amount,Payout Amount,Payout Status\n"
                  "Brooklyn,11/25/2026,11/24/2026,20.00,0.00,0.62,0.00,19.38,SENT\n")
@@ -33,14 +33,7 @@ def toast_day(transactional_db, shop):
 
 def test_finance_imports_a_toast_payouts_file_and_the_day_is_reconciled(page, live_server, toast_day,
                                                                         tmp_path):
-    outside = []
-    page.on("request", lambda request: outside.append(request.url)
-            if not request.url.startswith(live_server.url) else None)
-    page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/login/?next=/reports/reconciliation/%3Ffrom%3D2026-11-24%26to%3D2026-11-24")
-    page.fill("#id_username", "fiona")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "fiona", then="/reports/reconciliation/?from=2026-11-24&to=2026-11-24")
     page.wait_for_selector("#reconciliation")
     row = page.locator('tr[data-platform="toast"]')
     assert row.get_attribute("data-status") == "reconciled"  # in transit: nothing unexplained yet
@@ -68,4 +61,4 @@ def test_finance_imports_a_toast_payouts_file_and_the_day_is_reconciled(page, li
     page.screenshot(path=SCREENSHOTS / "reports-reconciliation-day.png", full_page=True)
     page.set_viewport_size({"width": 390, "height": 844})
     page.screenshot(path=SCREENSHOTS / "reports-reconciliation-day-phone.png", full_page=True)
-    assert outside == []
+    assert page.outside == []

@@ -7,6 +7,7 @@ and 390×844 into /tmp/shots_br/."""
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -19,7 +20,8 @@ from apps.returns.models import Refund, RefundPart
 from apps.returns.services import refund_order
 from tests.backoffice.conftest import stores  # noqa: F401
 from tests.backoffice.test_permissions import card_sale_at
-from tests.browser.test_backoffice import PASSWORD, browser_page  # noqa: F401
+from tests.browser.conftest import PASSWORD, sign_in
+from tests.browser.conftest import shoot as shoot_into
 from tests.connectors.conftest import connect, demo_merchant, platform_settings, start_emulator  # noqa: F401
 from tests.connectors.test_refunds_at_platforms import (
     control,
@@ -31,24 +33,7 @@ from tests.connectors.test_refunds_at_platforms import (
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-SHOTS = Path("/tmp/shots_br")
-SIZES = {"desktop": (1366, 768), "phone": (390, 844)}
-
-
-def shoot(page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size, (width, height) in SIZES.items():
-        page.set_viewport_size({"width": width, "height": height})
-        page.screenshot(path=SHOTS / f"{name}-{size}.png", full_page=True)
-    page.set_viewport_size({"width": 1366, "height": 768})
-
-
-def sign_in(page, live_server, username: str) -> None:
-    page.goto(f"{live_server.url}/login/")
-    page.fill("#id_username", username)
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
-    page.wait_for_url(f"{live_server.url}/")
+shoot = partial(shoot_into, folder=Path("/tmp/shots_br"))  # apart from test_backoffice's (same names)
 
 
 @pytest.fixture
@@ -73,8 +58,7 @@ def web_order(shopify, email: str) -> Order:
 
 
 def test_customer_service_refunds_one_line_of_a_shopify_order_found_by_email(
-        shopify, browser_page, live_server):  # noqa: F811
-    page = browser_page
+        shopify, page, live_server):
     order = web_order(shopify, "li.wu@example.com")
     create_staff_user(username="sam", role="customer_service", password=PASSWORD)
     sign_in(page, live_server, "sam")
@@ -123,8 +107,7 @@ def test_customer_service_refunds_one_line_of_a_shopify_order_found_by_email(
 
 
 def test_a_manager_approves_a_refund_and_staff_mark_a_manual_one_refunded(
-        browser_page, live_server, stores):  # noqa: F811
-    page = browser_page
+        page, live_server, stores):  # noqa: F811
     order = card_sale_at("OAK", external_id="big-oak", burritos=30)  # 28,500: above the limit
     waiting = refund_order(order_id=order.pk, amount=21_000, actor="sam", actor_role="customer_service")
     approval = ExceptionItem.objects.get(dedupe_key=f"refund-approval:{waiting.pk}")
@@ -160,8 +143,7 @@ def test_a_manager_approves_a_refund_and_staff_mark_a_manual_one_refunded(
     assert page.outside == []
 
 
-def test_an_admin_creates_a_staff_key_shown_once(browser_page, live_server, stores):  # noqa: F811
-    page = browser_page
+def test_an_admin_creates_a_staff_key_shown_once(page, live_server, stores):  # noqa: F811
     create_staff_user(username="root", role="admin", password=PASSWORD)
     sign_in(page, live_server, "root")
     page.goto(f"{live_server.url}/manage/api-keys/")

@@ -11,10 +11,10 @@ from openpyxl import load_workbook
 
 from apps.backoffice.services import create_staff_user
 from apps.reports import rollup
+from tests.browser.conftest import PASSWORD, sign_in
 from tests.reports.conftest import make_fortnight
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "var" / "screenshots"
-PASSWORD = "correct horse battery"
 MONEY_TOTALS = ("gross_sales", "refunds", "net_sales", "average_ticket")
 
 
@@ -35,14 +35,7 @@ def finance_user(transactional_db, shop):
 
 
 def test_finance_downloads_the_channel_report_and_the_files_match_the_page(page, live_server, finance_user):
-    outside = []
-    page.on("request", lambda request: outside.append(request.url)
-            if not request.url.startswith(live_server.url) else None)
-    page.set_viewport_size({"width": 1366, "height": 768})
-    page.goto(f"{live_server.url}/login/?next=/reports/channels/%3Ffrom%3D2026-11-24%26to%3D2026-11-25")
-    page.fill("#id_username", "fiona")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "fiona", then="/reports/channels/?from=2026-11-24&to=2026-11-25")
     page.wait_for_selector("#channel-report")
     page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('report-chart'))")
     on_page = {name: page_cents(page, name) for name in MONEY_TOTALS}
@@ -68,14 +61,11 @@ def test_finance_downloads_the_channel_report_and_the_files_match_the_page(page,
     page.emulate_media(media="print")
     assert page.locator(".topbar").is_hidden() and page.locator("#channel-report").is_visible()
     page.screenshot(path=SCREENSHOTS / "reports-channels-print.png", full_page=True)
-    assert outside == []
+    assert page.outside == []
 
 
 def test_the_liabilities_page_draws_its_chart(page, live_server, finance_user):
-    page.goto(f"{live_server.url}/login/?next=/reports/liabilities/")
-    page.fill("#id_username", "fiona")
-    page.fill("#id_password", PASSWORD)
-    page.click("button[type=submit]")
+    sign_in(page, live_server, "fiona", then="/reports/liabilities/")
     page.wait_for_selector("#liabilities")
     page.wait_for_function("window.Chart && Chart.getChart(document.getElementById('report-chart'))")
     assert page.locator('[data-liability="gift_card"]').count() == 1
