@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from apps.inventory.models import Location
@@ -20,6 +20,7 @@ from apps.orders.models import Payment
 from apps.reports.business_day import location_day
 from apps.reports.deposit_files import FileProblem, ParsedFile, parse_deposit_file
 from apps.reports.enums import PayoutEntryType, PayoutSource, ProcessorRecordKind
+from apps.reports.locks import lock_processor_record
 from apps.reports.models import DepositImport, DepositRow, Payout, PayoutEntry, ProcessorRecord
 from apps.returns.models import RefundPart
 
@@ -37,13 +38,23 @@ class ProcessorFact:
     status: str
     location: Location | None = None
     tip: int = 0
-    fee: int = 0
+    fee: int | None = 0  # None: the platform reports it apart (record_processor_fees)
     platform_payment_id: str = ""
     platform_order_id: str = ""
     method: str = ""
     card_brand: str = ""
     business_day: date | None = None  # the platform's own (Toast's paidBusinessDate), if it has one
     refund_id: str = ""  # a refund transaction's refund, as Concord's refund part names it (Shopify)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProcessorFeeFact:
+    """What the processor kept on one payment or refund, reported apart from it (a Shopify
+    balance transaction's `fee` on the order transaction it names)."""
+
+    platform_id: str
+    kind: str
+    fee: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -114,15 +125,16 @@ def _upsert_record(fact: ProcessorFact, *, kind: str, sign: int, tender: Payment
                    refund_part: RefundPart | None) -> ProcessorRecord:
     location = fact.location or (tender.order.location if tender else None)
     amount, tip = sign * fact.amount, sign * fact.tip
-    values = {
-        "location": location, "kind": kind, "platform_payment_id": fact.platform_payment_id,
-        "platform_order_id": fact.platform_order_id, "amount": amount, "tip": tip,
-        "gross": amount + tip, "fee": fact.fee, "net": amount + tip - fact.fee,
-        "currency": fact.currency, "occurred_at": fact.occurred_at, "status": fact.status,
-        "method": fact.method, "card_brand": fact.card_brand,
-        "business_day": fact.business_day or business_day_of(fact.occurred_at, location),
-    }
     with transaction.atomic():
+        fee = fact.fee if fact.fee is not None else _fee_reported_apart(fact, kind)
+        values = {
+            "location": location, "kind": kind, "platform_payment_id": fact.platform_payment_id,
+            "platform_order_id": fact.platform_order_id, "amount": amount, "tip": tip,
+            "gross": amount + tip, "fee": fee, "net": amount + tip - fee,
+            "currency": fact.currency, "occurred_at": fact.occurred_at, "status": fact.status,
+            "method": fact.method, "card_brand": fact.card_brand,
+            "business_day": fact.business_day or business_day_of(fact.occurred_at, location),
+        }
         (record,) = ProcessorRecord.objects.bulk_create(
             [ProcessorRecord(platform=fact.platform, platform_id=fact.platform_id, **values)],
             update_conflicts=True, unique_fields=["platform", "platform_id"],
@@ -135,6 +147,42 @@ def _upsert_record(fact: ProcessorFact, *, kind: str, sign: int, tender: Payment
                 unlinked = ProcessorRecord.objects.filter(pk=record.pk, **{f"{name}__isnull": True})
                 unlinked.update(**{name: value})
     return ProcessorRecord.objects.get(pk=record.pk)
+
+
+def _fee_reported_apart(fact: ProcessorFact, kind: str) -> int:
+    """The fee of a record whose read carries none (a Shopify order transaction): the one
+    already stored (its row locked, so a fee being set now is not written over), else that
+    of the payout line that settles it, read before it; 0 until either is known."""
+    stored = lock_processor_record(platform=fact.platform, platform_id=fact.platform_id)
+    if stored is not None:
+        return stored.fee
+    if kind == ProcessorRecordKind.REFUND:
+        named = Q(entry_type=PayoutEntryType.REFUND, source_refund_id=fact.platform_id)
+    else:
+        named = Q(entry_type=PayoutEntryType.CHARGE, source_payment_id=fact.platform_id)
+    fee = (PayoutEntry.objects.filter(named, platform=fact.platform).order_by("id")
+           .values_list("fee", flat=True).first())
+    return fee or 0
+
+
+def record_processor_fees(*, platform: str, fees: list[ProcessorFeeFact]) -> int:
+    """Fees a platform reports apart from its payments and refunds (Shopify's balance
+    transactions): each sets its record's fee and net = gross - fee. Setting the same fee
+    again changes nothing; a record read later takes its fee from its payout line
+    (_fee_reported_apart). Returns how many records changed."""
+    wanted = {(fact.platform_id, fact.kind): fact.fee for fact in fees}
+    with transaction.atomic():
+        records = list(ProcessorRecord.objects.filter(
+            platform=platform, platform_id__in={platform_id for platform_id, _ in wanted}).order_by("pk"))
+        changed = [record for record in records
+                   if wanted.get((record.platform_id, record.kind), record.fee) != record.fee]
+        for record in changed:
+            record.fee = wanted[(record.platform_id, record.kind)]
+            # From the stored gross, so a payment updated meanwhile still adds up.
+            record.net = F("gross") - record.fee
+            record.updated_at = timezone.now()
+        ProcessorRecord.objects.bulk_update(changed, ["fee", "net", "updated_at"])
+    return len(changed)
 
 
 def business_day_of(moment: datetime, location: Location | None) -> date:

@@ -8,9 +8,11 @@ from apps.reports.processor_services import (  # noqa: F401  (the processor part
     PayoutEntryFact,
     PayoutFact,
     ProcessorFact,
+    ProcessorFeeFact,
     import_deposit_file,
     link_payout_entries,
     record_payout,
+    record_processor_fees,
     record_processor_payment,
     record_processor_refund,
 )

@@ -493,6 +493,34 @@ def test_shopify_payouts_are_read_with_their_balance_transactions(shopify):
     assert balance_calls[0] == {"payout_id": 623721858, "limit": 250}
 
 
+def test_shopify_fees_come_from_the_balance_transactions_onto_the_processor_records(shopify):
+    sale(platform="shopify", reference="389404470", amount=1325)
+    shopify.money.record_order_transactions(shopify.link, SHOPIFY_TRANSACTIONS, "USD")
+    assert set(ProcessorRecord.objects.values_list("fee", flat=True)) == {0}  # REST transactions carry none
+
+    shopify.money.read_money(shopify.link)
+    shopify.client.reset()
+    shopify.money.read_money(shopify.link)
+    shopify.money.record_order_transactions(shopify.link, SHOPIFY_TRANSACTIONS, "USD")  # a repeated webhook
+
+    capture = ProcessorRecord.objects.get(platform_id="389404470")
+    assert (capture.gross, capture.fee, capture.net) == (1325, 132, 1193)
+    refund = ProcessorRecord.objects.get(platform_id="389404471")
+    assert (refund.gross, refund.fee, refund.net) == (-300, -23, -277)  # the fee Shopify gave back
+    assert ProcessorRecord.objects.count() == 2
+
+
+def test_shopify_transactions_read_after_their_payout_take_its_fees(shopify):
+    sale(platform="shopify", reference="389404470", amount=1325)
+    shopify.money.read_money(shopify.link)
+    assert ProcessorRecord.objects.count() == 0
+
+    shopify.money.record_order_transactions(shopify.link, SHOPIFY_TRANSACTIONS, "USD")
+
+    fees = dict(ProcessorRecord.objects.values_list("platform_id", "fee"))
+    assert fees == {"389404470": 132, "389404471": -23}
+
+
 def test_shopify_payouts_are_read_once_per_shop_not_per_location(shopify, shop):
     from tests.factories import LocationFactory
 

@@ -80,6 +80,8 @@ def test_shopify_transactions_and_payout_are_read_and_linked(shopify):  # noqa: 
     payout = Payout.objects.get(platform="shopify")
     charge = payout.entries.get(entry_type="charge")
     assert (charge.payment, charge.processor_record, charge.gross) == (tender, record, tender.amount)
+    record.refresh_from_db()  # its fee came with the charge's balance transaction
+    assert (record.fee, record.net) == (charge.fee, charge.net) and record.fee > 0
     payout_row = payout.entries.get(entry_type="payout")
     assert payout_row.net == -payout.amount
     assert sum(e.net for e in payout.entries.exclude(entry_type="payout")) == payout.amount

@@ -21,7 +21,7 @@ from apps.reports.services import import_deposit_file
 from tests.connectors.connector_support import control as control_at
 from tests.connectors.connector_support import drain
 from tests.connectors.test_money_readers_e2e import export, settle_money
-from tests.connectors.test_platform_money import clover, square, toast  # noqa: F401 (fixtures)
+from tests.connectors.test_platform_money import clover, shopify, square, toast  # noqa: F401 (fixtures)
 from tests.connectors.test_square_connector import control, settle
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -61,6 +61,26 @@ def test_square_sales_a_register_refund_and_the_payout_reconcile(square):  # noq
     assert day.status == ReconciliationStatus.RECONCILED, by_class(day)
     assert by_class(day) == {C.FEE: fees}
     assert day.sold == day.processor_gross > 0 and day.paid_out == day.sold - fees
+
+
+def test_a_shopify_day_reconciles_to_the_fees_on_its_balance_transactions(shopify):  # noqa: F811
+    first = control(shopify, "sale", {"location": "OAK", "lines": [{"sku": "HOT-SAUCE", "quantity": 2}]})
+    control(shopify, "sale", {"location": "OAK", "lines": [{"sku": "HOT-SAUCE", "quantity": 1}]})
+    settle(shopify)
+    control(shopify, "refund", {"order_id": first["order_id"], "amount": 300})
+    settle(shopify)
+    settle_money(shopify)
+    read_all_money(platform="shopify")
+    read_all_money(platform="shopify")  # a second read changes nothing
+
+    records = ProcessorRecord.objects.filter(platform="shopify")
+    fees = sum(records.values_list("fee", flat=True))
+    assert records.count() == 3 and fees > 0
+    (day,) = [d for d in reconcile_all() if d.platform == "shopify"]
+    assert day.status == ReconciliationStatus.RECONCILED, by_class(day)
+    assert by_class(day) == {C.FEE: fees}
+    assert day.fees == fees and day.paid_out == day.sold - fees
+    assert day.sold == day.processor_gross > 0
 
 
 def test_a_toast_day_reconciles_once_its_payouts_file_is_imported(toast):  # noqa: F811

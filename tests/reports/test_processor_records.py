@@ -176,3 +176,67 @@ def test_an_entry_whose_net_is_not_gross_less_fee_is_refused_except_a_shopify_ad
                          currency="USD")
     payout = record_payout(fact=shopify, entries=[adjustment])
     assert payout.entries.get().net == -175
+
+
+# ---------------------------------------------------------------- fees reported apart (Shopify)
+
+
+def shopify_payment_fact(**overrides):
+    """An order transaction as the Shopify reader gives it: no fee of its own (fee None)."""
+    return payment_fact(**{"platform": "shopify", "platform_id": "389404470", "tip": 0, "fee": None,
+                           "method": "shopify_payments", **overrides})
+
+
+def shopify_charge_payout(fee=39):
+    return PayoutFact(platform="shopify", platform_payout_id="623721858", status="paid",
+                      amount=1125 - fee, currency="USD"), [
+        PayoutEntryFact(platform_entry_id="bt_1", entry_type="charge", platform_type="charge/charge",
+                        gross=1125, fee=fee, net=1125 - fee, currency="USD", source_payment_id="389404470")]
+
+
+def test_a_fee_reported_apart_sets_the_records_fee_and_net_once(oakland):
+    from apps.reports.services import ProcessorFeeFact, record_processor_fees
+
+    record = record_processor_payment(fact=shopify_payment_fact())
+    assert (record.fee, record.net) == (0, 1125)
+    fees = [ProcessorFeeFact(platform_id="389404470", kind="payment", fee=39),
+            ProcessorFeeFact(platform_id="389404470", kind="refund", fee=7),  # no such refund: ignored
+            ProcessorFeeFact(platform_id="unknown", kind="payment", fee=5)]
+
+    assert record_processor_fees(platform="shopify", fees=fees) == 1
+    assert record_processor_fees(platform="shopify", fees=fees) == 0
+
+    record.refresh_from_db()
+    assert (record.gross, record.fee, record.net) == (1125, 39, 1086)
+    assert ProcessorRecord.objects.count() == 1
+    # The order transaction read again (a repeated webhook) keeps the fee it does not carry.
+    again = record_processor_payment(fact=shopify_payment_fact(status="success"))
+    assert (again.fee, again.net, again.status) == (39, 1086, "success")
+
+
+def test_a_record_read_after_its_payout_line_takes_the_lines_fee(oakland):
+    payout, entries = shopify_charge_payout(fee=39)
+    record_payout(fact=payout, entries=entries)
+
+    record = record_processor_payment(fact=shopify_payment_fact())
+
+    assert (record.fee, record.net) == (39, 1086)
+    assert PayoutEntry.objects.get().fee == record.fee
+
+
+def test_a_refunds_fee_given_back_is_negative_and_a_charges_line_is_not_a_refunds(oakland):
+    from apps.reports.services import ProcessorFeeFact, record_processor_fees
+
+    payout, entries = shopify_charge_payout()
+    record_payout(fact=payout, entries=[*entries, PayoutEntryFact(
+        platform_entry_id="bt_9", entry_type="charge", platform_type="charge/charge", gross=300, fee=9,
+        net=291, currency="USD", source_payment_id="389404471")])
+    refund = record_processor_refund(fact=shopify_payment_fact(platform_id="389404471", amount=300,
+                                                               platform_payment_id="389404470"))
+    assert (refund.fee, refund.net) == (0, -300)  # a charge line naming its id is not its fee
+
+    record_processor_fees(platform="shopify", fees=[
+        ProcessorFeeFact(platform_id="389404471", kind="refund", fee=-9)])
+
+    refund.refresh_from_db()
+    assert (refund.gross, refund.fee, refund.net) == (-300, -9, -291)

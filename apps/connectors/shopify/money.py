@@ -2,11 +2,12 @@
 
 - the order's transactions, which the connector already reads once when it records a web
   order (`orders/{id}/transactions.json`): each successful sale or capture is a processor
-  payment, each refund transaction a processor refund (REST carries no fee: the balance
-  transaction has it);
+  payment, each refund transaction a processor refund. REST transactions carry no fee;
 - Shopify Payments payouts (`shopify_payments/payouts.json`, by date) and each payout's
   balance transactions (`balance/transactions.json?payout_id=`: there is no date filter),
-  the payout itself among them as a negative `payout` row.
+  the payout itself among them as a negative `payout` row. A `charge` or `refund` balance
+  transaction carries the fee of the order transaction it names
+  (`source_order_transaction_id`): that becomes the processor record's fee (and net).
 
 Payouts are shop-wide, so they are read once per read, on the shop's first connection."""
 
@@ -21,13 +22,15 @@ from apps.connectors.pos_common import merge_connection_settings
 from apps.connectors.shopify.adapter import PLATFORM, shopify_client
 from apps.connectors.shopify.client import ShopifyClient
 from apps.core.money import from_decimal
-from apps.reports.enums import PayoutEntryType
+from apps.reports.enums import PayoutEntryType, ProcessorRecordKind
 from apps.reports.services import (
     PayoutEntryFact,
     PayoutFact,
     ProcessorFact,
+    ProcessorFeeFact,
     link_payout_entries,
     record_payout,
+    record_processor_fees,
     record_processor_payment,
     record_processor_refund,
 )
@@ -41,6 +44,8 @@ ENTRY_TYPES = {"charge": PayoutEntryType.CHARGE, "refund": PayoutEntryType.REFUN
                "reserve": PayoutEntryType.ADJUSTMENT, "credit": PayoutEntryType.ADJUSTMENT,
                "debit": PayoutEntryType.ADJUSTMENT, "payout": PayoutEntryType.PAYOUT,
                "payout_failure": PayoutEntryType.PAYOUT, "payout_cancellation": PayoutEntryType.PAYOUT}
+# The balance transactions whose fee is their order transaction's (processor record's).
+FEE_RECORD_KINDS = {"charge": ProcessorRecordKind.PAYMENT, "refund": ProcessorRecordKind.REFUND}
 
 
 # ---------------------------------------------------------------- order transactions
@@ -84,6 +89,7 @@ def transaction_fact(transaction: dict, link: PlatformConnection | None,
         platform_order_id=str(transaction.get("order_id") or ""),
         amount=abs(from_decimal(transaction["amount"], money_currency)), currency=money_currency,
         occurred_at=_time(transaction.get("processed_at") or transaction["created_at"]),
+        fee=None,  # on its balance transaction: read with the payouts (fee_fact)
         status=transaction.get("status") or "", method=transaction.get("gateway") or "",
         card_brand=details.get("credit_card_company") or "", location=link.location if link else None)
 
@@ -103,8 +109,9 @@ def read_money(link: PlatformConnection) -> dict:
     payouts = client.request_json("GET", client.admin_path("shopify_payments/payouts.json"),
                                   params={"date_min": since.isoformat(), "limit": PAGE_SIZE})["payouts"]
     for payout in payouts:
-        record_payout(fact=payout_fact(payout), entries=[
-            entry_fact(row) for row in _balance_transactions(client, payout["id"])])
+        rows = list(_balance_transactions(client, payout["id"]))
+        record_payout(fact=payout_fact(payout), entries=[entry_fact(row) for row in rows])
+        record_processor_fees(platform=PLATFORM, fees=list(filter(None, map(fee_fact, rows))))
     link_payout_entries(platform=PLATFORM)
     merge_connection_settings(link, {READ_SETTING: started.date().isoformat()})
     return {"payouts": len(payouts)}
@@ -149,6 +156,17 @@ def entry_fact(row: dict) -> PayoutEntryFact:
         source_payment_id="" if is_refund else source_transaction,
         source_refund_id=source_transaction if is_refund else "",
         source_order_id=str(row.get("source_order_id") or ""))
+
+
+def fee_fact(row: dict) -> ProcessorFeeFact | None:
+    """A charge's or refund's fee, for the order transaction it names; None for the other
+    rows (a dispute names the charge too, but its fee is the chargeback's, not the sale's)."""
+    kind = FEE_RECORD_KINDS.get(row.get("type") or "")
+    source_transaction = row.get("source_order_transaction_id")
+    if kind is None or not source_transaction:
+        return None
+    return ProcessorFeeFact(platform_id=str(source_transaction), kind=kind,
+                            fee=from_decimal(row.get("fee") or 0, row["currency"]))
 
 
 def _time(value: str) -> datetime:
