@@ -50,6 +50,8 @@ def test_a_platform_that_started_over_is_brought_back_in_step_from_the_sync_page
     done = admin.get("/manage/sync/jobs/").content.decode()
     assert '<progress max="1" value="1">' in done and "every 2s" not in done
     assert f"OAK: {job.summary['queued']['OAK']} items" in done
+    page = admin.get("/manage/sync/").content.decode()  # the whole page draws the rows the same way
+    assert f"<small>1 / 1 connection · OAK: {job.summary['queued']['OAK']} items</small>" in page
 
 
 def test_a_platform_with_no_stock_pushing_connection_is_refused_next_to_the_field(
