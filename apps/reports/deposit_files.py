@@ -1,6 +1,8 @@
 """Reading the deposit files finance imports (pure: no database writes).
 
-- Toast `PaymentDetails.csv` (the nightly export; PLATFORM_MONEY §4.4): one row per payment.
+- Toast `PaymentDetails.csv` (the nightly export; PLATFORM_MONEY §4.4): one row per payment,
+  its card fee in `V/MC/D Fees` ("CC processing fees for payment": Toast's data export field
+  reference, doc.toasttab.com/doc/platformguide/adminDataExportFieldReference.html).
 - Toast Payouts Overview (Toast Web, Reports > Payments): one row per payout, with its
   settled date and sales date(s); its columns follow the Analytics API's payout rows
   (payments, refunds, fees, withholdings and payout amount, as the emulator writes them)
@@ -95,7 +97,7 @@ TOAST_PAYMENT_DETAILS = (
     _column("Total", required=False), _column("Type", required=False),
     _column("Card Type", required=False), _column("Refund Amount", required=False),
     _column("Refund Tip Amount", required=False), _column("Business Date", required=False),
-    _column("Processing Fee", "Fee", "Fees", required=False),
+    _column("V/MC/D Fees", "Processing Fee", "Fee", "Fees", required=False),
 )
 TOAST_PAYOUTS = (
     _column("Location", "Location Code", "Restaurant GUID", "Restaurant", "Restaurant Name",
@@ -325,7 +327,7 @@ def _toast_payment_row(cells: _Cells, locations: dict, default_currency: str) ->
     paid = cells.day("Paid Date")
     amount = cells.money("Amount", currency)
     tip = cells.money("Tip", currency, required=False)
-    fee = cells.money("Processing Fee", currency, required=False)
+    fee = cells.money("V/MC/D Fees", currency, required=False)
     business_day = cells.day("Business Date", required=False)
     status = cells.required("Status")
     if cells.problems:

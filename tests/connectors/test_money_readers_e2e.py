@@ -125,6 +125,7 @@ def test_toast_payments_come_with_the_poll_and_its_exports_import_as_deposits(to
     assert first.created and second.created, (first.problems, second.problems)
     row = DepositRow.objects.get(kind="payment")
     assert (row.payment, row.amount, row.tip) == (tender, tender.amount, 200)
+    assert row.fee == record.fee  # the export's V/MC/D Fees column
     payout = Payout.objects.get(platform="toast")
     assert payout.amount == tender.amount + 200 - record.fee
     assert payout.location == toast.link.location

@@ -95,6 +95,9 @@ def test_toast_payment_details_is_the_nightly_export_of_one_business_date(served
         "Yes", "07/16/2026 11:00:00", "4.00")
     assert (card["Status"], card["Card Type"]) == ("CAPTURED", "Visa")
     assert rows[1]["Swiped Card Amount"] == "0.00"
+    # The card fee column of Toast's field reference: the payment's processing fee; cash has none.
+    assert cents(card["V/MC/D Fees"]) == round(payment["originalProcessingFee"] * 100) > 0
+    assert (card["Last 4 Card Digits"], rows[1]["V/MC/D Fees"]) == (payment["last4Digits"], "0.00")
 
 
 def test_toast_payouts_overview_adds_up_to_the_deposits(served):

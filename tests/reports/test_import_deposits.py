@@ -68,6 +68,21 @@ def test_toast_payment_details_rows_are_imported_and_linked_to_their_tenders(sho
     assert Payout.objects.count() == 0
 
 
+def test_a_payment_details_file_with_toasts_own_columns_brings_each_card_fee(shop, toast_sale):
+    # The tail of the header as Toast's data export field reference lists it.
+    header, card, cash = TOAST_PAYMENT_DETAILS.splitlines()
+    header += ",Other Type,Email,Phone,Last 4 Card Digits,Receipt,V/MC/D Fees"
+    content = "\n".join([header, card + ",,,,1111,,0.41", cash + ",,,,,,0.00"]) + "\n"
+
+    result = import_deposit_file(platform="toast", name="PaymentDetails.csv", content=content.encode())
+
+    assert result.created, result.problems
+    first, second = DepositRow.objects.order_by("line_number")
+    assert (first.amount, first.tip, first.fee, first.net) == (1125, 200, 41, 1284)
+    assert first.payment == toast_sale.payments.get()
+    assert (second.fee, second.net) == (0, 750)
+
+
 def test_the_same_file_twice_changes_nothing_and_says_so(shop):
     first = import_deposit_file(platform="toast", name="PaymentDetails.csv",
                                 content=TOAST_PAYMENT_DETAILS.encode())

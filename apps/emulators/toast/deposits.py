@@ -11,15 +11,24 @@ the merchant sees them in Toast Web and its exports:
 - a refund whose sale was already deposited falls in the deposit of its refund business
   date, as a negative amount;
 - `GET /__emulator/exports/toast/PaymentDetails.csv?location=&business_date=YYYYMMDD`: the
-  nightly export, one row per payment paid that business date, with the columns §4.4
-  lists (dates `MM/DD/YYYY HH:MM:SS`, local time);
+  nightly export, one row per payment paid that business date, with the columns of Toast's
+  "Payments data export" field reference (§4.4 lists the first of them; the rest, ending in
+  `Last 4 Card Digits, Receipt, V/MC/D Fees` ("CC processing fees for payment"), from
+  doc.toasttab.com/doc/platformguide/adminDataExportFieldReference.html, and the same names
+  in public parsers of real exports); dates `MM/DD/YYYY HH:MM:SS`, local time. The card fee
+  is the payment's `originalProcessingFee`;
 - `GET /__emulator/exports/toast/payouts.csv?from=YYYY-MM-DD&to=YYYY-MM-DD`: Payouts
   Overview by settled date, its columns the Analytics API's settled-date rows (restaurant,
   settled date, sales date(s), transactions, payments, refunds, fees, withholdings, payout
   amount = payments - refunds - fees - withholdings, status).
-[unverified]: the Payouts Overview header, the `Refunded` column's words, that Toast keeps
-its fee on refunds (`refund_returns_fee`), the deposit status words (CAPTURED, then SENT on
-the settled date, as ERA's payoutStatus).
+The deposit status words are the Analytics API's `payoutStatus` (CAPTURED, then SENT on the
+settled date; Toast's reporting data definitions, PayoutSettledDateReportingData).
+[unverified]: the Payouts Overview download's header (its help article names only Settled
+Date and Sales Date(s)) and whether it writes the same status words; the `Refunded` column's
+words (documented only as "Status of Refund"); that `Payment Id` is the API's payment guid
+(the field reference types it Long); that Toast keeps its fee on refunds
+(`refund_returns_fee`). Real files also carry columns the reference does not list (Room
+Info, Source, gift card digits [sec: public parsers]); they are left out here.
 A mixin of ToastEmulator: it uses `restaurants`, `orders`.
 """
 
@@ -51,7 +60,8 @@ PAYMENT_DETAILS_COLUMNS = (
     "House Acct #", "Amount", "Tip", "Gratuity", "Total", "Swiped Card Amount",
     "Keyed Card Amount", "Amount Tendered", "Refunded", "Refund Date", "Refund Amount",
     "Refund Tip Amount", "Void User", "Void Approver", "Void Date", "Status", "Type",
-    "Cash Drawer", "Card Type",
+    "Cash Drawer", "Card Type", "Other Type", "Email", "Phone", "Last 4 Card Digits", "Receipt",
+    "V/MC/D Fees",
 )
 PAYOUTS_COLUMNS = (
     "Restaurant", "Restaurant GUID", "Location Code", "Settled Date", "Sales Date(s)",
@@ -213,6 +223,8 @@ def _payment_row(restaurant, order: dict, check: dict, payment: dict, zone: Zone
         _local(void.get("voidDate"), zone), payment["paymentStatus"] or "",
         TYPE_WORDS.get(payment["type"], payment["type"].title()), "",
         CARD_WORDS.get(payment.get("cardType") or "", payment.get("cardType") or ""),
+        "", "", "", payment.get("last4Digits") or "", "",
+        _money(_cents(payment["originalProcessingFee"] or 0) if card else 0),
     ]
 
 
