@@ -11,8 +11,11 @@ beta (§4.3), so fees and deposits exist here as the merchant's deposit report s
   deposit funded in the range: merchant, date funded, start and end of the batch (local),
   amount submitted (sales + tips - refunds), fees, amount transferred = submitted - fees,
   and the Funding API's card-type breakdown of the amount submitted.
-[unverified]: the closeout hour, the fee rate, the report's header (the Funding API's
-field names, §4.3), the card type words (CLV-SDK `CardType`).
+[unverified]: the closeout hour; the fee rate (Clover's own docs and help pages we hold
+state none; third-party pricing summaries give 2.3-2.6% + 10c in person and 3.5% + 10c
+keyed [sec], so 2.3% + 10c is one plausible plan's, not Clover's); the report's header (the
+Funding API's field names, §4.3: no public parser or sample of Clover's deposit or
+transactions export was found); the card type words (CLV-SDK `CardType`).
 A mixin of CloverEmulator: it uses `merchants`, `orders`.
 """
 
