@@ -25,13 +25,10 @@ from apps.core.enums import ExceptionKind, ExceptionStatus
 from apps.core.models import ExceptionItem
 from apps.core.services import open_exception, record_audit, resolve_exceptions
 from apps.inventory.models import Location
-from apps.orders.enums import TenderType
-from apps.orders.models import Payment
 from apps.reports.business_day import location_bounds, location_day
 from apps.reports.enums import (
     UNEXPLAINED_CLASSES,
     PayoutEntryType,
-    ProcessorRecordKind,
     ReconciliationClass,
     ReconciliationStatus,
 )
@@ -39,19 +36,24 @@ from apps.reports.models import (
     DepositRow,
     Payout,
     PayoutEntry,
-    ProcessorRecord,
     ReconciliationDay,
     ReconciliationLine,
 )
-from apps.returns.enums import RefundPartStatus
-from apps.returns.models import RefundPart
+from apps.reports.reconciliation_reads import (
+    DEPOSIT_FILE_PLATFORMS,
+    PAYOUT_API_PLATFORMS,
+    PROCESSORS,
+    SETTLING_TYPES,
+    DayFigures,
+    GroupKey,
+    PayoutMatch,
+    Record,
+    Tender,
+    match_payouts,
+    match_tenders,
+)
 
-# Processors whose payouts Concord reads line by line; the others' deposits are imported.
-PAYOUT_API_PLATFORMS = ("square", "shopify")
-DEPOSIT_FILE_PLATFORMS = ("toast", "clover")
-PROCESSORS = PAYOUT_API_PLATFORMS + DEPOSIT_FILE_PLATFORMS
 BANK = "bank"
-CARD_METHODS = ("CARD", "CREDIT", "DEBIT", "SHOPIFY_PAYMENTS", "STRIPE")
 # The schedule recomputes this many days back: payouts arrive days after the sales they pay.
 RECONCILE_RECENT_DAYS = 14
 # A bank line matches a payout of the same amount arriving this many days either side.
@@ -64,12 +66,6 @@ _UNLINKED_ENTRY_CLASS = {
     PayoutEntryType.CHARGE: ReconciliationClass.MISSING_IN_CONCORD,
     PayoutEntryType.REFUND: ReconciliationClass.MISSING_IN_CONCORD,
 }
-
-# The payout lines that pay a payment or refund record out; the others (disputes,
-# adjustments) are differences of their own even when they name the payment.
-SETTLING_TYPES = (PayoutEntryType.CHARGE, PayoutEntryType.REFUND)
-
-GroupKey = tuple[date, int | None, str]  # business day, location id, platform
 
 
 @dataclass
@@ -99,16 +95,17 @@ class _Group:
         if line.amount:
             self.lines.append(line)
 
-    def fold(self, classification: str, amount: int, note: str) -> None:
-        """Many small explained differences of one kind (fees, money in transit) as one line."""
-        if not amount:
+    def fold(self, classification: str, amount: int, note: str, count: int = 1) -> None:
+        """Many small explained differences of one kind (fees, money in transit) as one line;
+        `count` differences (not zero each) adding up to `amount`."""
+        if not count or (count == 1 and not amount):
             return
         line = self.folded.get(classification)
         if line is None:
             line = self.folded[classification] = _Line(classification, 0, count=0, note=note)
             self.lines.append(line)
         line.amount += amount
-        line.count += 1
+        line.count += count
 
     @property
     def difference(self) -> int:
@@ -121,19 +118,6 @@ class _Group:
     @property
     def has_unexplained(self) -> bool:
         return any(line.classification in UNEXPLAINED_CLASSES for line in self.lines)
-
-
-@dataclass(frozen=True)
-class _Tender:
-    """A payment the processor took (positive) or a refund part it gave back (negative)."""
-
-    key: tuple[str, int]  # ("payment" | "refund_part", id)
-    group: GroupKey
-    value: int
-    tip: int
-    order_id: int
-    payment_id: int
-    is_card: bool
 
 
 def reconcile_days(*, first_day: date, last_day: date, today: date | None = None) -> list[ReconciliationDay]:
@@ -151,147 +135,38 @@ def reconcile_days(*, first_day: date, last_day: date, today: date | None = None
     def in_range(key: GroupKey) -> bool:
         return first_day <= key[0] <= last_day
 
-    tenders = _tenders(first_day, last_day, locations)
-    records = _records(first_day, last_day, tenders)
-    tenders.update(_tenders_of(records, tenders, locations))
-    _match_tenders_and_records(tenders, records, group, in_range)
-    card_tenders = _card_tenders(records, tenders)
-    _match_records_and_payouts(records, card_tenders, group, in_range, today)
-    _unlinked_payout_entries(first_day, last_day, locations, group, in_range)
-    _deposits(first_day, last_day, records, card_tenders, group, in_range, today)
-    _unmatched_bank_lines(first_day, last_day, group)
+    bounds = [location_bounds(first_day, last_day, location) for location in locations.values()]
     with transaction.atomic():
+        with connection.cursor() as cursor:  # a month's matching sorts and hashes ~100,000 rows
+            cursor.execute("SET LOCAL work_mem = '64MB'")
+        tenders = match_tenders(first_day=first_day, last_day=last_day, start=min(b[0] for b in bounds),
+                                end=max(b[1] for b in bounds))
+        for key, (currency, sold) in tenders.matched.items():
+            g = group(key, currency)
+            g.sold += sold
+            g.processor_gross += sold
+        _match_tenders_and_records(tenders.tenders, tenders.records, group, in_range)
+        figures, payout_matches = match_payouts(first_day=first_day, last_day=last_day, today=today,
+                                                grace_days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
+        _match_records_and_payouts(figures, payout_matches, group)
+        _disputes_and_adjustments(first_day, last_day, group)
+        _unlinked_payout_entries(first_day, last_day, locations, group, in_range)
+        _deposits(first_day, last_day, figures, group, today)
+        _unmatched_bank_lines(first_day, last_day, group)
         days = _store(first_day, last_day, groups)
         _raise_or_close_variances(days, groups)
     return days
 
 
-def _tender_group(location, platform: str, at) -> GroupKey:
-    return (location_day(at, location), location.pk, platform)
-
-
-def _tenders(first_day: date, last_day: date, locations: dict) -> dict[tuple[str, int], _Tender]:
-    """Tenders at a processor of the orders placed, and refund parts given back, in the days:
-    one read each over the widest bounds of the locations' days, each row then kept if it
-    falls in its own location's days."""
-    bounds = {pk: location_bounds(first_day, last_day, location) for pk, location in locations.items()}
-    start, end = min(b[0] for b in bounds.values()), max(b[1] for b in bounds.values())
-
-    def inside(location_id, at) -> bool:
-        return bounds[location_id][0] <= at < bounds[location_id][1]
-
-    payments = Payment.objects.filter(
-        platform__in=PROCESSORS, order__placed_at__gte=start, order__placed_at__lt=end,
-    ).exclude(status="voided").order_by().values_list(*PAYMENT_FIELDS)
-    parts = RefundPart.objects.filter(
-        platform__in=PROCESSORS, refund__created_at__gte=start, refund__created_at__lt=end,
-        status__in=(RefundPartStatus.SENT, RefundPartStatus.COMPLETED),
-    ).order_by().values_list(*PART_FIELDS)
-    tenders = [_payment_tender(row, locations) for row in payments if inside(row[-1], row[-2])]
-    tenders += [_part_tender(row, locations) for row in parts if inside(row[-1], row[-2])]
-    return {tender.key: tender for tender in tenders}
-
-
-# A tender's row and a refund part's, each ending with (when, location id).
-PAYMENT_FIELDS = ("pk", "order_id", "amount", "tip_amount", "tender_type", "platform", "order__placed_at",
-                  "order__location_id")
-PART_FIELDS = ("pk", "payment__order_id", "amount", "payment_id", "payment__tender_type", "platform",
-               "refund__created_at", "payment__order__location_id")
-
-
-def _payment_tender(row: tuple, locations: dict) -> _Tender:
-    pk, order_id, amount, tip, tender_type, platform, placed_at, location_id = row
-    return _Tender(("payment", pk), _tender_group(locations[location_id], platform, placed_at), amount + tip,
-                   tip, order_id, pk, tender_type == TenderType.CARD)
-
-
-def _part_tender(row: tuple, locations: dict) -> _Tender:
-    pk, order_id, amount, payment_id, tender_type, platform, created_at, location_id = row
-    return _Tender(("refund_part", pk), _tender_group(locations[location_id], platform, created_at), -amount,
-                   0, order_id, payment_id, tender_type == TenderType.CARD)
-
-
-RECORD_FIELDS = ("pk", "platform", "location_id", "platform_id", "kind", "payment_id", "refund_part_id",
-                 "order_id", "gross", "tip", "fee", "net", "currency", "business_day", "method")
-
-
-@dataclass(frozen=True, slots=True)
-class _Record:
-    """The figures of a ProcessorRecord the match needs (read as tuples: a month is
-    thousands of records)."""
-
-    pk: int
-    platform: str
-    location_id: int | None
-    platform_id: str
-    kind: str
-    payment_id: int | None
-    refund_part_id: int | None
-    order_id: int | None
-    gross: int
-    tip: int
-    fee: int
-    net: int
-    currency: str
-    business_day: date
-    method: str
-
-
-def _read_records(queryset) -> list[_Record]:
-    return [_Record(*row) for row in queryset.values_list(*RECORD_FIELDS)]
-
-
-def _records(first_day: date, last_day: date, tenders: dict) -> list[_Record]:
-    """The processor's records of the days, and those of our tenders on other days: one scan
-    of a window a week wider (a sale lands a day or two off at most), then our tenders still
-    without a record looked up by id."""
-    window = (first_day - timedelta(days=7), last_day + timedelta(days=7))
-    near = _read_records(ProcessorRecord.objects.filter(business_day__range=window, platform__in=PROCESSORS))
-    by_id = {record.pk: record for record in near
-             if first_day <= record.business_day <= last_day or _tender_key(record) in tenders}
-    seen = {_tender_key(record) for record in by_id.values()}
-    payment_ids = [key[1] for key in tenders if key[0] == "payment" and key not in seen]
-    part_ids = [key[1] for key in tenders if key[0] == "refund_part" and key not in seen]
-    far = ProcessorRecord.objects.filter(kind=ProcessorRecordKind.PAYMENT, payment_id__in=payment_ids) \
-        | ProcessorRecord.objects.filter(kind=ProcessorRecordKind.REFUND, refund_part_id__in=part_ids)
-    by_id.update({record.pk: record for record in _read_records(far.exclude(business_day__range=window))})
-    return list(by_id.values())
-
-
-def _tenders_of(records: list[_Record], known: dict, locations: dict) -> dict:
-    """Tenders of records in the days whose order was placed on another day."""
-    missing_payments = {r.payment_id for r in records if r.kind == ProcessorRecordKind.PAYMENT
-                        and r.payment_id and ("payment", r.payment_id) not in known}
-    missing_parts = {r.refund_part_id for r in records if r.kind == ProcessorRecordKind.REFUND
-                     and r.refund_part_id and ("refund_part", r.refund_part_id) not in known}
-    payments = Payment.objects.filter(pk__in=missing_payments).values_list(*PAYMENT_FIELDS)
-    parts = RefundPart.objects.filter(pk__in=missing_parts).values_list(*PART_FIELDS)
-    tenders = [_payment_tender(row, locations) for row in payments]
-    tenders += [_part_tender(row, locations) for row in parts]
-    return {tender.key: tender for tender in tenders}
-
-
-def _record_group(record: _Record) -> GroupKey:
-    return (record.business_day, record.location_id, record.platform)
-
-
-def _tender_key(record: _Record) -> tuple[str, int] | None:
-    if record.kind == ProcessorRecordKind.PAYMENT and record.payment_id:
-        return ("payment", record.payment_id)
-    if record.kind == ProcessorRecordKind.REFUND and record.refund_part_id:
-        return ("refund_part", record.refund_part_id)
-    return None
-
-
-def _match_tenders_and_records(tenders: dict, records: list, group, in_range) -> None:
-    """sold - processor gross, line by line: what each tender and its records differ by."""
-    records_of: dict[tuple[str, int], list[_Record]] = defaultdict(list)
+def _match_tenders_and_records(tenders: dict, records: list[Record], group, in_range) -> None:
+    """sold - processor gross, line by line, for the tenders that are not an exact match:
+    what each tender and its records differ by."""
+    records_of: dict[tuple[str, int], list[Record]] = defaultdict(list)
     for record in records:
-        key = _tender_key(record)
-        if key in tenders:
-            records_of[key].append(record)
-        elif in_range(_record_group(record)):
-            g = group(_record_group(record), record.currency)
+        if record.tender_key in tenders:
+            records_of[record.tender_key].append(record)
+        elif in_range(record.group):
+            g = group(record.group, record.currency)
             g.processor_gross += record.gross
             g.add(_Line(ReconciliationClass.MISSING_IN_CONCORD, -record.gross, processor_record_id=record.pk,
                         order_id=record.order_id, note=f"{record.kind} {record.platform_id}"))
@@ -300,8 +175,8 @@ def _match_tenders_and_records(tenders: dict, records: list, group, in_range) ->
         if in_range(tender.group):
             _tender_side(tender, mine, group(tender.group, _currency(mine)))
         for record in mine:
-            if _record_group(record) != tender.group and in_range(_record_group(record)):
-                g = group(_record_group(record), record.currency)
+            if record.group != tender.group and in_range(record.group):
+                g = group(record.group, record.currency)
                 g.processor_gross += record.gross
                 g.add(_Line(ReconciliationClass.ACROSS_CUTOFF, -record.gross, order_id=tender.order_id,
                             payment_id=tender.payment_id, processor_record_id=record.pk,
@@ -312,9 +187,9 @@ def _currency(records: list) -> str:
     return records[0].currency if records else "USD"
 
 
-def _tender_side(tender: _Tender, records: list, g: _Group) -> None:
+def _tender_side(tender: Tender, records: list[Record], g: _Group) -> None:
     g.sold += tender.value
-    same_day = [record for record in records if _record_group(record) == tender.group]
+    same_day = [record for record in records if record.group == tender.group]
     ids = dict(order_id=tender.order_id, payment_id=tender.payment_id)
     if not records:
         g.add(_Line(ReconciliationClass.MISSING_AT_PROCESSOR, tender.value, note="no processor record",
@@ -335,67 +210,48 @@ def _tender_side(tender: _Tender, records: list, g: _Group) -> None:
                 **ids))
 
 
-def _card_tenders(records: list, tenders: dict) -> dict[int, bool]:
-    """Whether each record's tender is a card, from the tenders read (others by one query)."""
-    known = {tender.payment_id: tender.is_card for key, tender in tenders.items() if key[0] == "payment"}
-    missing = {r.payment_id for r in records if r.payment_id and r.payment_id not in known}
-    if missing:
-        known.update((pk, kind == TenderType.CARD) for pk, kind in
-                     Payment.objects.filter(pk__in=missing).values_list("pk", "tender_type"))
-    return known
+def _match_records_and_payouts(figures: dict[GroupKey, DayFigures], mismatches: list[PayoutMatch],
+                               group) -> None:
+    """fees + processor net - paid out: per day the sums, and the records whose payout lines
+    differ or have not come one by one."""
+    for key, day in figures.items():
+        g = group(key, day.currency)
+        g.fees += day.fees
+        g.paid_out += day.settled
+        g.fold(ReconciliationClass.FEE, day.fees, "kept by the processor", day.fee_records)
+        g.fold(ReconciliationClass.NON_CARD, day.non_card,
+               "cash or other money the processor does not pay out", day.non_card_records)
+        g.fold(ReconciliationClass.IN_TRANSIT, day.in_transit, "in the next payout", day.in_transit_records)
+        g.fold(ReconciliationClass.REFUND_LATER_PAYOUT, day.refund_later, "settles in a later payout",
+               day.refund_later_records)
+    grace = settings.RECONCILIATION_PAYOUT_GRACE_DAYS
+    for match in mismatches:
+        g = group(match.group, match.currency)
+        if match.settling_lines:
+            g.add(_Line(ReconciliationClass.AMOUNT_MISMATCH, match.delta, processor_record_id=match.pk,
+                        order_id=match.order_id, payout_id=match.first_payout_id, note="paid out differs"))
+        else:
+            g.add(_Line(ReconciliationClass.OVERDUE_PAYOUT, match.delta, processor_record_id=match.pk,
+                        order_id=match.order_id, note=f"no payout line after {grace} days"))
 
 
-def _is_card(record: _Record, card_tenders: dict) -> bool:
-    method = (record.method or "").upper()
-    if any(word in method for word in CARD_METHODS):
-        return True
-    return bool(card_tenders.get(record.payment_id))
-
-
-def _match_records_and_payouts(records: list, card_tenders: dict, group, in_range, today: date) -> None:
-    """fees + processor net - paid out, per record: what each record's payout lines paid."""
-    in_days = [record for record in records if in_range(_record_group(record))]
-    paid: dict[int, list[PayoutEntry]] = defaultdict(list)
-    wanted = {record.pk for record in in_days}
-    days = [record.business_day for record in in_days]
+def _disputes_and_adjustments(first_day: date, last_day: date, group) -> None:
+    """Payout lines of the days' records that do not settle them (a dispute, an adjustment):
+    each a difference of its own."""
     entries = PayoutEntry.objects.filter(
-        processor_record__business_day__range=(min(days, default=today), max(days, default=today)),
-    ).exclude(entry_type=PayoutEntryType.PAYOUT).only(
-        "processor_record_id", "entry_type", "net", "payout_id", "platform_type", "platform_entry_id")
-    for entry in entries:
-        if entry.processor_record_id in wanted:
-            paid[entry.processor_record_id].append(entry)
-    grace = timedelta(days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
-    for record in in_days:
-        g = group(_record_group(record), record.currency)
-        g.fees += record.fee
-        g.fold(ReconciliationClass.FEE, record.fee, "kept by the processor")
-        entries = [entry for entry in paid.get(record.pk, []) if entry.entry_type in SETTLING_TYPES]
-        for entry in paid.get(record.pk, []):
-            if entry.entry_type not in SETTLING_TYPES:  # a dispute or adjustment of this payment
-                g.paid_out += entry.net
-                g.add(_Line(_UNLINKED_ENTRY_CLASS.get(entry.entry_type, ReconciliationClass.ADJUSTMENT),
-                            -entry.net, processor_record_id=record.pk, order_id=record.order_id,
-                            payout_id=entry.payout_id,
-                            note=f"{entry.platform_type} {entry.platform_entry_id}"))
-        paid_out = sum(entry.net for entry in entries)
-        g.paid_out += paid_out
-        delta = record.net - paid_out
-        if not _is_card(record, card_tenders):
-            g.fold(ReconciliationClass.NON_CARD, delta, "cash or other money the processor does not pay out")
-        elif record.platform not in PAYOUT_API_PLATFORMS:
-            continue  # paid by a deposit of the whole day: _deposits
-        elif entries and delta:
-            g.add(_Line(ReconciliationClass.AMOUNT_MISMATCH, delta, processor_record_id=record.pk,
-                        order_id=record.order_id, payout_id=entries[0].payout_id, note="paid out differs"))
-        elif not entries and record.business_day + grace < today:
-            g.add(_Line(ReconciliationClass.OVERDUE_PAYOUT, delta, processor_record_id=record.pk,
-                        order_id=record.order_id, note=f"no payout line after {grace.days} days"))
-        elif not entries:
-            if record.kind == ProcessorRecordKind.REFUND:
-                g.fold(ReconciliationClass.REFUND_LATER_PAYOUT, delta, "settles in a later payout")
-            else:
-                g.fold(ReconciliationClass.IN_TRANSIT, delta, "in the next payout")
+        processor_record__business_day__range=(first_day, last_day),
+        processor_record__platform__in=PROCESSORS,
+    ).exclude(entry_type__in=(*SETTLING_TYPES, PayoutEntryType.PAYOUT)).values_list(
+        "processor_record__business_day", "processor_record__location_id", "processor_record__platform",
+        "processor_record__currency", "processor_record_id", "processor_record__order_id", "entry_type",
+        "net", "payout_id", "platform_type", "platform_entry_id")
+    for day, location_id, platform, currency, record_id, order_id, entry_type, net, payout_id, kind, pid \
+            in entries:
+        g = group((day, location_id, platform), currency)
+        g.paid_out += net
+        g.add(_Line(_UNLINKED_ENTRY_CLASS.get(entry_type, ReconciliationClass.ADJUSTMENT), -net,
+                    processor_record_id=record_id, order_id=order_id, payout_id=payout_id,
+                    note=f"{kind} {pid}"))
 
 
 def _unlinked_payout_entries(first_day: date, last_day: date, locations: dict, group, in_range) -> None:
@@ -422,15 +278,11 @@ def _unlinked_payout_entries(first_day: date, last_day: date, locations: dict, g
                     note=f"{entry.platform_type} {entry.platform_entry_id}"))
 
 
-def _deposits(first_day: date, last_day: date, records: list, card_tenders: dict, group, in_range,
+def _deposits(first_day: date, last_day: date, figures: dict[GroupKey, DayFigures], group,
               today: date) -> None:
     """Toast and Clover pay a business day's card money as one deposit: its net against the
     day's card records; the statement's fees against the fees per payment."""
-    card: dict[GroupKey, list[_Record]] = defaultdict(list)
-    for record in records:
-        if record.platform in DEPOSIT_FILE_PLATFORMS and in_range(_record_group(record)) \
-                and _is_card(record, card_tenders):
-            card[_record_group(record)].append(record)
+    card = {key: day for key, day in figures.items() if day.deposit_card_records}
     rows: dict[GroupKey, list[DepositRow]] = defaultdict(list)
     for row in DepositRow.objects.filter(kind="payout", business_day__range=(first_day, last_day),
                                          deposit_import__platform__in=DEPOSIT_FILE_PLATFORMS) \
@@ -438,20 +290,21 @@ def _deposits(first_day: date, last_day: date, records: list, card_tenders: dict
         rows[(row.business_day, row.location_id, row.deposit_import.platform)].append(row)
     grace = timedelta(days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
     for key in set(card) | set(rows):
-        day_records, day_rows = card.get(key, []), rows.get(key, [])
-        g = group(key, (day_rows or day_records)[0].currency)
-        net = sum(record.net for record in day_records)
+        day, day_rows = card.get(key), rows.get(key, [])
+        g = group(key, day_rows[0].currency if day_rows else day.currency)
+        net, fees, count = (day.deposit_card_net, day.deposit_card_fees, day.deposit_card_records) if day \
+            else (0, 0, 0)
         if not day_rows:
             overdue = key[0] + grace < today
             if overdue:
-                g.add(_Line(ReconciliationClass.OVERDUE_PAYOUT, net, count=len(day_records),
+                g.add(_Line(ReconciliationClass.OVERDUE_PAYOUT, net, count=count,
                             note=f"no deposit imported after {grace.days} days"))
             else:
                 g.fold(ReconciliationClass.IN_TRANSIT, net, "in the next deposit")
             continue
         deposited = sum(row.net for row in day_rows)
         g.paid_out += deposited
-        statement_fees = sum(row.fee for row in day_rows) - sum(record.fee for record in day_records)
+        statement_fees = sum(row.fee for row in day_rows) - fees
         g.fold(ReconciliationClass.FEE, statement_fees, "the statement's fees beyond those per payment")
         rest = net - deposited - statement_fees
         if rest:
