@@ -4,8 +4,7 @@ office sits above every app, so it reads across them; writes go through their se
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 from django.db.models import Count, Max, Q, Sum
 from django.utils import timezone
@@ -20,6 +19,7 @@ from apps.core.templatetags.concord import money
 from apps.inventory.models import Location
 from apps.orders.enums import OrderStatus
 from apps.orders.models import Order
+from apps.reports.business_day import location_bounds, location_day
 from apps.returns.enums import RefundStatus
 from apps.returns.selectors import list_order_refunds
 
@@ -33,20 +33,21 @@ class LocationSales:
     total: int = 0
 
 
-def local_day_bounds(zone_name: str, now: datetime | None = None) -> tuple[datetime, datetime, str]:
-    """The start and end (UTC-aware) of the location's current local day, and its date."""
-    zone = ZoneInfo(zone_name or "UTC")
-    local_now = timezone.localtime(now or timezone.now(), zone)
-    start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start, start + timedelta(days=1), start.date().isoformat()
+def business_day_bounds(location, now: datetime | None = None) -> tuple[datetime, datetime, str]:
+    """The start and end (UTC-aware) of the location's current business day, and its date:
+    the day the channel report counts (a store closing out at 4 is still on yesterday at
+    01:30), so the dashboard and the report agree on what "today" is."""
+    day = location_day(now or timezone.now(), location)
+    start, end = location_bounds(day, day, location)
+    return start, end, day.isoformat()
 
 
-def todays_sales(locations) -> list[LocationSales]:
-    """Orders placed today (each location's own day), canceled ones left out, per channel:
-    one query, each location's day a range of its (location, placed_at) index."""
+def todays_sales(locations, now: datetime | None = None) -> list[LocationSales]:
+    """Orders placed today (each location's own business day), canceled ones left out, per
+    channel: one query, each location's day a range of its (location, placed_at) index."""
     results, today = {}, Q(pk__in=[])
     for location in locations:
-        start, end, day = local_day_bounds(location.timezone)
+        start, end, day = business_day_bounds(location, now)
         today |= Q(location=location, placed_at__gte=start, placed_at__lt=end)
         results[location.pk] = LocationSales(location=location, day=day, by_channel={
             channel: {"orders": 0, "total": 0} for channel in Channel.values})

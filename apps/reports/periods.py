@@ -27,10 +27,12 @@ def parse_day(raw: str, name: str) -> date:
                                field=name) from None
 
 
-def report_range(params, *, required: bool) -> tuple[date, date]:
-    """(first, last) from `from` and `to`; without them (pages only) the last seven days."""
+def report_range(params, *, required: bool, today: date | None = None) -> tuple[date, date]:
+    """(first, last) from `from` and `to`; without them (pages only) the last seven days up to
+    `today` (the stores' latest business day for the reports by store; the merchant's date
+    otherwise)."""
     if not required and not params.get("from") and not params.get("to"):
-        last = timezone.localdate()
+        last = today or timezone.localdate()
         return last - timedelta(days=DEFAULT_DAYS - 1), last
     for name in ("from", "to"):
         if not params.get(name):

@@ -26,6 +26,20 @@ COLUMNS = ["orders", "units", "gross_sales", "discounts", "tax", "tips", "refund
 MONEY_COLUMNS = {"gross_sales", "discounts", "tax", "tips", "refunds", "net_sales", "average_ticket"}
 
 
+@dataclass(frozen=True)
+class StoreDay:
+    location: Location
+    day: date
+
+
+def list_store_days_now(location_ids=None) -> list[StoreDay]:
+    """Each store's current business day, by code: a store whose day starts at 4 (a Toast
+    closeout) is still on yesterday at 01:30, and every US store is on yesterday while the
+    UTC date has moved on, so "today" in the reports is each store's own."""
+    now = timezone.now()
+    return [StoreDay(location, location_day(now, location)) for location in report_locations(location_ids)]
+
+
 def divide_rounded(numerator: int, denominator: int) -> int:
     """numerator / denominator to the nearest integer, halves away from zero (0 for 0/0)."""
     if not denominator:

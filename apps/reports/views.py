@@ -20,7 +20,7 @@ from apps.reports.files import streaming_file
 from apps.reports.journal import journal_table
 from apps.reports.liabilities import LOYALTY_MOVEMENTS, STORED_VALUE_MOVEMENTS, liabilities
 from apps.reports.periods import report_range
-from apps.reports.selectors import channel_report
+from apps.reports.selectors import channel_report, list_store_days_now
 from apps.reports.tables import channel_table, liabilities_table
 
 FILE_FORMATS = ("csv", "xlsx")
@@ -30,12 +30,19 @@ TABLE_ROWS = 50
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
 
 
-def _range(params):
-    """The page's days; a bad range falls back to the last seven days with a message."""
+def _range(params, *, today=None):
+    """The page's days; a bad range falls back to the last seven days (up to `today`) with a
+    message."""
     try:
-        return report_range(params, required=False), None
+        return report_range(params, required=False, today=today), None
     except ValidationFailed as error:
-        return report_range({}, required=False), str(error)
+        return report_range({}, required=False, today=today), str(error)
+
+
+def stores_latest_day(store_days):
+    """The newest of the stores' current business days: the default range ends there, not on
+    a UTC date no store has reached."""
+    return max((store_day.day for store_day in store_days), default=None)
 
 
 def _file_format(request) -> str:
@@ -46,14 +53,16 @@ def _file_format(request) -> str:
 @require_GET
 @reports_required
 def channel_report_page(request):
-    (first, last), error = _range(request.GET)
-    report = channel_report(first=first, last=last,
-                            location_ids=permitted_location_ids(request.user, roles.VIEW_REPORTS))
+    location_ids = permitted_location_ids(request.user, roles.VIEW_REPORTS)
+    store_days = list_store_days_now(location_ids)
+    (first, last), error = _range(request.GET, today=stores_latest_day(store_days))
+    report = channel_report(first=first, last=last, location_ids=location_ids)
     file_format = _file_format(request)
     if file_format and not error:
         return streaming_file(channel_table(report), file_format, f"channel-report-{first}-{last}")
     return render(request, "reports/channels.html", {
         "report": report, "first": first, "last": last, "error": error, "tab": "channels",
+        "store_days": store_days, "not_started": first > (stores_latest_day(store_days) or first),
         "rows": Paginator(report.rows, TABLE_ROWS).get_page(request.GET.get("page")),
         "currency": report.currencies[0] if report.currencies else "USD",
         "changes": {column: report.change(column)

@@ -1,10 +1,11 @@
 """The dashboard: today's sales per location and channel, sync health, open exceptions."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from apps.backoffice.selectors import local_day_bounds
+from apps.backoffice.selectors import business_day_bounds, todays_sales
 from apps.core.services import open_exception
 from tests.backoffice.conftest import record_sale
 
@@ -16,7 +17,7 @@ def sales_row(response, code):
 
 
 def test_todays_sales_by_channel_in_the_location_local_day(stores, signed_in):
-    start, _, _ = local_day_bounds(stores.oak.timezone)
+    start, _, _ = business_day_bounds(stores.oak)
     record_sale("OAK", channel="register", external_id="r1", lines=(("BURRITO", 2),))
     record_sale("OAK", channel="web", external_id="w1", lines=(("TACO", 1),), fulfilled=False)
     record_sale("OAK", channel="register", external_id="yesterday", placed_at=start - timedelta(minutes=1))
@@ -31,6 +32,23 @@ def test_todays_sales_by_channel_in_the_location_local_day(stores, signed_in):
     assert sales_row(response, "BKN").total == 950
     html = response.content.decode()
     assert "$22.75" in html and "$19.00" in html
+
+
+def test_a_store_closing_out_at_4_counts_a_sale_at_1_30_on_the_day_before_as_the_reports_do(stores):
+    """Brooklyn's business day starts at 4:00: at 02:00 on Dec 2 it is still Dec 1 there, its
+    sale at 01:30 belongs to Dec 1 with the evening's, and a sale at 03:59 the day before not."""
+    stores.bkn.business_day_starts_at = 4
+    stores.bkn.save(update_fields=["business_day_starts_at"])
+    zone = ZoneInfo("America/New_York")
+    at = lambda day, hour, minute=0: datetime(2026, 12, day, hour, minute, tzinfo=zone)  # noqa: E731
+    record_sale("BKN", external_id="evening", placed_at=at(1, 21))
+    record_sale("BKN", external_id="after-midnight", placed_at=at(2, 1, 30))
+    record_sale("BKN", external_id="before-closeout-the-day-before", placed_at=at(1, 3, 59))
+
+    [bkn] = todays_sales([stores.bkn], now=at(2, 2))
+
+    assert (bkn.day, bkn.orders, bkn.total) == ("2026-12-01", 2, 1900)
+    assert business_day_bounds(stores.bkn, at(2, 2))[:2] == (at(1, 4), at(2, 4))
 
 
 def test_a_store_manager_sees_only_their_stores_and_their_exceptions(stores, signed_in):

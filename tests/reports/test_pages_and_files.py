@@ -218,3 +218,38 @@ def test_the_table_pages_while_totals_cover_the_whole_range(fortnight, finance, 
     assert first.count("<tr data-day=") == 2 and last.count("<tr data-day=") == 1
     assert "Lines 5–5 of 5" in last
     assert 'data-total="gross_sales">$304.59<' in first and 'data-total="gross_sales">$304.59<' in last
+
+
+class _Clock:
+    """A stand-in for django.utils.timezone in one module: its now() is fixed."""
+
+    def __init__(self, moment):
+        self.moment = moment
+
+    def now(self):
+        return self.moment
+
+
+def test_the_default_range_ends_on_the_stores_business_day_not_the_utc_date(fortnight, finance, monkeypatch):
+    # 05:30 UTC on Dec 2: Oakland's evening of Dec 1, Brooklyn's 00:30 (its day starts at 4).
+    monkeypatch.setattr("apps.reports.selectors.timezone", _Clock(utc(2026, 12, 2, 5, 30)))
+
+    page = finance.get("/reports/channels/")
+    reconciliation = finance.get("/reports/reconciliation/")
+
+    assert (page.context["first"], page.context["last"]) == (date(2026, 11, 25), date(2026, 12, 1))
+    assert (reconciliation.context["first"], reconciliation.context["last"]) == (
+        date(2026, 11, 25), date(2026, 12, 1))
+    html = page.content.decode()
+    assert '<strong>BKN</strong> Tue Dec 1 (its day starts at 4:00)' in html
+    assert '<strong>OAK</strong> Tue Dec 1<' in html
+
+
+def test_a_day_no_store_has_reached_says_so_instead_of_looking_empty(fortnight, finance, monkeypatch):
+    monkeypatch.setattr("apps.reports.selectors.timezone", _Clock(utc(2026, 12, 2, 5, 30)))
+
+    html = finance.get("/reports/channels/", {"from": "2026-12-02", "to": "2026-12-02"}).content.decode()
+    yesterday = finance.get("/reports/channels/", {"from": "2026-11-30", "to": "2026-11-30"}).content.decode()
+
+    assert "No store has reached business day Dec 2 yet" in html
+    assert "No sales in these days." in yesterday and "No store has reached" not in yesterday
