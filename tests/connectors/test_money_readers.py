@@ -510,6 +510,27 @@ def test_shopify_fees_come_from_the_balance_transactions_onto_the_processor_reco
     assert ProcessorRecord.objects.count() == 2
 
 
+def test_shopify_fees_of_charges_not_paid_out_yet_are_read_from_the_pending_balance(shop, monkeypatch):
+    from apps.connectors.shopify import money
+
+    pending = [{**SHOPIFY_BALANCE[0], "payout_id": None, "payout_status": "pending"}]
+    client = RecordedClient({"/admin/api/2026-04/shopify_payments/payouts.json": [{"payouts": []}],
+                             "/admin/api/2026-04/shopify_payments/balance/transactions.json": [
+                                 {"transactions": pending}]})
+    monkeypatch.setattr(money, "shopify_client", lambda: client)
+    link = connect(shop, "shopify", "655441491")
+    sale(platform="shopify", reference="389404470", amount=1325)
+    money.record_order_transactions(link, SHOPIFY_TRANSACTIONS, "USD")
+
+    assert money.read_money(link) == {"payouts": 0}
+
+    capture = ProcessorRecord.objects.get(platform_id="389404470")
+    assert (capture.fee, capture.net) == (132, 1193)
+    assert Payout.objects.count() == 0
+    assert client.calls[-1] == ("/admin/api/2026-04/shopify_payments/balance/transactions.json",
+                                {"payout_status": "pending", "limit": 250})
+
+
 def test_shopify_transactions_read_after_their_payout_take_its_fees(shopify):
     sale(platform="shopify", reference="389404470", amount=1325)
     shopify.money.read_money(shopify.link)

@@ -73,6 +73,9 @@ def test_shopify_transactions_and_payout_are_read_and_linked(shopify):  # noqa: 
     tender = Payment.objects.get(platform="shopify")
     record = ProcessorRecord.objects.get(platform="shopify")
     assert (record.payment, record.gross) == (tender, tender.amount)
+    shopify_money.read_money(shopify_link())  # no payout yet: the fee is on the pending balance
+    record.refresh_from_db()
+    assert record.fee > 0 and not Payout.objects.exists()
 
     settle_money(shopify)
     shopify_money.read_money(shopify_link())

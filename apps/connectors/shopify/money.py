@@ -7,13 +7,14 @@
   balance transactions (`balance/transactions.json?payout_id=`: there is no date filter),
   the payout itself among them as a negative `payout` row. A `charge` or `refund` balance
   transaction carries the fee of the order transaction it names
-  (`source_order_transaction_id`): that becomes the processor record's fee (and net).
+  (`source_order_transaction_id`): that becomes the processor record's fee (and net). The
+  balance transactions still `pending` (in no payout yet) are read for their fees too.
 
 Payouts are shop-wide, so they are read once per read, on the shop's first connection."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 
@@ -98,7 +99,8 @@ def transaction_fact(transaction: dict, link: PlatformConnection | None,
 
 
 def read_money(link: PlatformConnection) -> dict:
-    """The shop's payouts issued since the last read (less a look-back), with their lines."""
+    """The shop's payouts issued since the last read (less a look-back), with their lines,
+    and the fees of the charges and refunds not paid out yet."""
     first = PlatformConnection.objects.filter(platform=PLATFORM, is_enabled=True).order_by("pk").first()
     if first is None or first.pk != link.pk:
         return {"payouts": "read with the shop's first location"}
@@ -109,17 +111,24 @@ def read_money(link: PlatformConnection) -> dict:
     payouts = client.request_json("GET", client.admin_path("shopify_payments/payouts.json"),
                                   params={"date_min": since.isoformat(), "limit": PAGE_SIZE})["payouts"]
     for payout in payouts:
-        rows = list(_balance_transactions(client, payout["id"]))
+        rows = list(_balance_transactions(client, {"payout_id": payout["id"]}))
         record_payout(fact=payout_fact(payout), entries=[entry_fact(row) for row in rows])
-        record_processor_fees(platform=PLATFORM, fees=list(filter(None, map(fee_fact, rows))))
+        _record_fees(rows)
+    # Charges not yet in a payout carry their fee already: a day in transit shows it.
+    _record_fees(_balance_transactions(client, {"payout_status": "pending"}))
     link_payout_entries(platform=PLATFORM)
     merge_connection_settings(link, {READ_SETTING: started.date().isoformat()})
     return {"payouts": len(payouts)}
 
 
-def _balance_transactions(client: ShopifyClient, payout_id) -> Iterator[dict]:
-    """Every balance transaction of the payout, a page at a time (by `since_id`)."""
-    params: dict = {"payout_id": payout_id, "limit": PAGE_SIZE}
+def _record_fees(rows: Iterable[dict]) -> None:
+    record_processor_fees(platform=PLATFORM, fees=list(filter(None, map(fee_fact, rows))))
+
+
+def _balance_transactions(client: ShopifyClient, wanted: dict) -> Iterator[dict]:
+    """Every balance transaction of a payout (`payout_id`) or a payout status
+    (`payout_status`), a page at a time (by `since_id`)."""
+    params: dict = {**wanted, "limit": PAGE_SIZE}
     seen: set = set()
     while True:
         page = client.request_json("GET", client.admin_path("shopify_payments/balance/transactions.json"),
