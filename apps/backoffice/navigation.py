@@ -13,6 +13,7 @@ PAGES = [
     ("Stock", "inventory:stock", roles.VIEW_STOCK),
     ("Exceptions", "backoffice:exceptions", roles.WORK_EXCEPTIONS),
     ("Reports", "reports:channels", roles.VIEW_REPORTS),
+    ("Cash drawers", "reports:cash-drawers", roles.VIEW_CASH_DRAWERS),
     ("Admin", "backoffice:manage-users", roles.ADMINISTER),
 ]
 SECTIONS = ("/manage/", "/reports/")

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from apps.reports import reconciliation_views, views
+from apps.reports import drawer_views, reconciliation_views, views
 
 app_name = "reports"
 
@@ -15,6 +15,7 @@ urlpatterns = [
          name="reconciliation-day"),
     path("reports/reconciliation/<int:day_id>/review/", reconciliation_views.review_day,
          name="reconciliation-review"),
+    path("cash-drawers/", drawer_views.cash_drawers_page, name="cash-drawers"),
     path("exports/", views.export_list, name="exports"),
     path("exports/progress/", views.export_progress, name="export-progress"),
     path("exports/<int:job_id>/download/", views.export_download, name="export-download"),

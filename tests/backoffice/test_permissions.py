@@ -26,7 +26,7 @@ GETS = ["/", "/stock/", "/stock/OAK/BURRITO/", "/stock/BKN/BURRITO/", "/orders/"
         "/customers/", "/customers/{oak_customer}/", "/customers/{bkn_customer}/",
         "/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/",
         "/orders/{oak_order}/refunds/", "/orders/{bkn_order}/refunds/", "/orders/{oak_order}/refunds/new/",
-        "/orders/{bkn_order}/refunds/new/"]
+        "/orders/{bkn_order}/refunds/new/", "/cash-drawers/"]
 REFUND_FORMS = ["/orders/{oak_order}/refunds/new/", "/orders/{bkn_order}/refunds/new/"]
 POSTS = [
     ("/stock/OAK/BURRITO/", {"action": "change", "kind": "delta", "quantity": "1", "note": "found one"}),
@@ -43,6 +43,7 @@ POSTS = [
     ("/exceptions/{oak_approval}/", {"action": "approve"}),
     ("/exceptions/{bkn_approval}/", {"action": "reject", "reason": "outside the policy"}),
     ("/exceptions/{oak_manual_refund}/", {"action": "mark_refunded", "reference": "toast-receipt-1"}),
+    ("/cash-drawers/", {"location": "OAK", "business_day": "2020-01-06", "counted": "212.50"}),
 ]
 CUSTOMER_MERGING = ["/customers/{oak_customer}/merge/?other={bkn_customer}", "/customers/merges/{merge}/"]
 OK, DONE, DENIED, TO_LOGIN = 200, 302, 403, 302
@@ -63,7 +64,7 @@ EXPECTED = {
         "/orders/{oak_order}/refunds/": OK, "/orders/{bkn_order}/refunds/": DENIED,
         **dict.fromkeys(REFUND_FORMS, DENIED), "POST /orders/{paid_oak_order}/refunds/new/": DENIED,
         "POST /exceptions/{oak_approval}/": DONE, "POST /exceptions/{bkn_approval}/": DENIED,
-        "POST /exceptions/{oak_manual_refund}/": DONE,
+        "POST /exceptions/{oak_manual_refund}/": DONE, "/cash-drawers/": OK, "POST /cash-drawers/": DONE,
     },
     "customer_service": {
         **dict.fromkeys(GETS, OK),
@@ -73,6 +74,7 @@ EXPECTED = {
         "POST /customers/{oak_customer}/merge/": DONE, "POST /customers/merges/{merge}/undo/": DONE,
         "POST /orders/{paid_oak_order}/refunds/new/": DONE, "POST /exceptions/{oak_approval}/": DENIED,
         "POST /exceptions/{bkn_approval}/": DENIED, "POST /exceptions/{oak_manual_refund}/": DONE,
+        "/cash-drawers/": DENIED, "POST /cash-drawers/": DENIED,
     },
     "finance": {
         **dict.fromkeys(GETS, OK), "/exceptions/": DENIED, "/exceptions/{oak_exception}/": DENIED,
