@@ -19,9 +19,11 @@ from dataclasses import replace
 
 from django.db import transaction
 
+from apps.core import money
 from apps.core.errors import DomainError, ValidationFailed
 from apps.inventory.selectors import get_location
 from apps.orders.enums import TenderType
+from apps.orders.exceptions import TendersMismatch
 from apps.orders.locks import lock_order
 from apps.orders.models import Order
 from apps.orders.services import CustomerInput, OrderInput, TenderInput, place_order
@@ -60,12 +62,34 @@ def exchange_order(*, order_id: int, returned: Sequence[ReturnLineInput], new_or
                 "your refund limit: refund that on its own (it waits for approval), then exchange.")
         credit = min(refund.amount, new_total)
         with _fields_within("order"):
-            placed = place_order(client=client, order=_paid_with_credit(new_order, original, refund, credit),
-                                 idempotency_key=_order_key(idempotency_key), request_hash="")
+            paid = _paid_with_credit(new_order, original, refund, credit)
+            try:
+                placed = place_order(client=client, order=paid, idempotency_key=_order_key(idempotency_key),
+                                     request_hash="")
+            except TendersMismatch as error:
+                raise _difference_mismatch(error, new_total=new_total, credit=credit,
+                                           currency=original.currency) from None
         return Exchange.objects.create(
             refund=refund, new_order_id=placed.body["id"], credit_amount=credit,
             difference=new_total - refund.amount, currency=original.currency, api_client=client,
             idempotency_key=idempotency_key, actor=f"api:{client.pk}")
+
+
+def _difference_mismatch(error: TendersMismatch, *, new_total: int, credit: int, currency: str
+                         ) -> TendersMismatch:
+    """The new order's mismatch told as the exchange's: its tenders include the credit the
+    caller never sent, so say what the returned goods cover and what is left to pay."""
+    tendered = error.extra["tendered"]["amount"] - credit
+
+    def amount(value: int) -> str:
+        return f"{money.decimal_string(value, currency)} {currency}"
+
+    return TendersMismatch(
+        f"The returned goods pay {amount(credit)} of the new order's {amount(new_total)}: the tenders "
+        f"must pay the other {amount(new_total - credit)}, not {amount(tendered)}.", field="tenders",
+        extra={name: {"amount": value, "currency": currency} for name, value in (
+            ("total", new_total), ("credit", credit), ("to_pay", new_total - credit),
+            ("tendered", tendered))})
 
 
 @contextmanager

@@ -352,9 +352,10 @@ def _await_approval(refund: Refund, order: Order) -> None:
     open_exception(
         kind=ExceptionKind.APPROVAL_REQUIRED, dedupe_key=approval_exception_key(refund),
         title=f"Refund #{refund.pk} of order #{order.pk} needs a manager's approval",
-        detail=(f"{refund.actor or 'Customer service'} asked to refund {refund.amount} {refund.currency}, "
-                f"above the limit of {settings.REFUND_APPROVAL_LIMIT}. Approve or reject it "
-                f"(manage.py approve_refund {refund.pk} [--reject])."),
+        detail=(f"{refund.actor or 'Customer service'} asked to refund "
+                f"{money.decimal_string(refund.amount, refund.currency)} {refund.currency}, above the "
+                f"limit of {money.decimal_string(settings.REFUND_APPROVAL_LIMIT, refund.currency)}. "
+                f"Approve or reject it (manage.py approve_refund {refund.pk} [--reject])."),
         location_code=order.location.code, value_amount=refund.amount, currency=refund.currency,
         data={"refund_id": refund.pk, "order_id": order.pk})
 

@@ -182,7 +182,9 @@ class TestApproval:
         refund = refund_order(order_id=order.pk, amount=1100, actor_role=ApiRole.CUSTOMER_SERVICE)
 
         assert refund.status == RefundStatus.AWAITING_APPROVAL
-        assert ExceptionItem.objects.get(kind=ExceptionKind.APPROVAL_REQUIRED).status == ExceptionStatus.OPEN
+        waiting = ExceptionItem.objects.get(kind=ExceptionKind.APPROVAL_REQUIRED)
+        assert waiting.status == ExceptionStatus.OPEN
+        assert "to refund 11.00 USD, above the limit of 10.00." in waiting.detail  # money as people read it
         assert outbox(topics.REFUND_PART_REQUESTED) == []
         # its claim holds the money: nothing else can refund it meanwhile
         with pytest.raises(ExceedsRefundable):
