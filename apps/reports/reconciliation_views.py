@@ -37,10 +37,12 @@ def reconciliation_page(request):
                               f"reconciliation-{first}-{last}")
     days = list(selectors.list_reconciliation_days(first_day=first, last_day=last))
     explained = selectors.explained_by_class(days)
+    classes = dict(ReconciliationClass.choices)
     return render(request, "reports/reconciliation.html", {
         "first": first, "last": last, "error": error, "tab": "reconciliation",
-        "rows": [(day, sorted(explained.get(day.pk, {}).items())) for day in days],
-        "totals": selectors.totals(days), "classes": dict(ReconciliationClass.choices),
+        "rows": [(day, [(classes.get(name, name), amount) for name, amount in
+                        sorted(explained.get(day.pk, {}).items())]) for day in days],
+        "totals": selectors.totals(days), "classes": classes,
         "platforms": DepositPlatform.choices, "can_reconcile": roles.can(request.user, roles.RECONCILE)})
 
 
@@ -100,7 +102,9 @@ def import_deposits(request):
         if result.problems:
             messages.error(request, f"{upload.name}: {result.message}")
         else:
-            messages.success(request, f"{upload.name}: {result.message}")
+            # A new import's message names its file; "already imported" names the earlier one.
+            messages.success(request, result.message if result.created
+                             else f"{upload.name}: {result.message}")
             first, last = _days_of(result.deposit_import)
             if first:
                 reconcile_days(first_day=first, last_day=last)

@@ -37,7 +37,7 @@ def test_finance_imports_a_toast_payouts_file_and_the_day_is_reconciled(page, li
     page.wait_for_selector("#reconciliation")
     row = page.locator('tr[data-platform="toast"]')
     assert row.get_attribute("data-status") == "reconciled"  # in transit: nothing unexplained yet
-    assert "in_transit" in row.inner_text()
+    assert "Not paid out yet" in row.inner_text()  # the class's label, not its code
 
     upload = tmp_path / "toast-payouts.csv"
     upload.write_text(TOAST_PAYOUTS)
@@ -45,10 +45,11 @@ def test_finance_imports_a_toast_payouts_file_and_the_day_is_reconciled(page, li
     page.set_input_files("#deposit-file", str(upload))
     page.click("#deposit-form button[type=submit]")
     page.wait_for_selector("text=imported 1 row(s) from toast-payouts.csv")
+    assert "toast-payouts.csv: imported" not in page.content()  # the file named once
 
     row = page.locator('tr[data-platform="toast"]')
     assert row.get_attribute("data-status") == "reconciled"
-    assert "$19.38" in row.inner_text() and "in_transit" not in row.inner_text()
+    assert "$19.38" in row.inner_text() and "Not paid out yet" not in row.inner_text()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=SCREENSHOTS / "reports-reconciliation.png", full_page=True)
 
