@@ -53,6 +53,7 @@ from apps.demo.volume_money import settle_volume_payouts, write_processor_record
 from apps.inventory.models import Location, StockLevel
 from apps.orders.enums import FulfillmentType, OrderStatus, PaymentStatus, StockMode, TenderType
 from apps.orders.models import Order, OrderLine, Payment
+from apps.reports.liability_rollup import rebuild_liability_rollup
 from apps.returns.enums import RefundPartStatus, RefundStatus
 from apps.returns.models import Refund, RefundLine, RefundPart
 
@@ -162,6 +163,8 @@ def seed_volume(*, orders: int, location_codes: list[str], days: int = 365, seed
                 part(run, chunk)
         settle_balances(run)
         settle_volume_payouts()
+        # The history is dated in the past, behind the liabilities rollup's watermark.
+        rebuild_liability_rollup()
     with connection.cursor() as cursor:  # the planner sees the new rows at once
         for model in WRITTEN_MODELS:
             cursor.execute(f'ANALYZE "{model._meta.db_table}"')

@@ -10,6 +10,14 @@ ROLLUP_LOCK_CLASS = 72_001
 DRAWER_COUNT_LOCK_CLASS = 72_002
 
 
+def lock_liability_rollup() -> None:
+    """Inside a transaction: one writer of the liabilities rollup at a time (its rows and
+    its watermark), so two refreshes at once replace the same days in turn."""
+    with connection.cursor() as cursor:
+        # The rollups' lock class with 0, which is no location's id.
+        cursor.execute("SELECT pg_advisory_xact_lock(%s, %s)", [ROLLUP_LOCK_CLASS, 0])
+
+
 def lock_rollup_of_location(location_id: int) -> None:
     """Inside a transaction: one writer of a location's rollup rows at a time, so two
     refreshes at once replace a day's rows in turn instead of colliding on the unique key."""

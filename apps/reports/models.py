@@ -15,5 +15,10 @@ from apps.reports.models_processor import (  # noqa: F401
 # The three-way reconciliation's result (per business day, location and processor).
 from apps.reports.models_reconciliation import ReconciliationDay, ReconciliationLine  # noqa: F401
 
-# The channel rollup, its watermark and export jobs (finance reports).
-from apps.reports.models_reports import DailyChannelSales, ExportJob, RollupWatermark  # noqa: F401
+# The channel and liabilities rollups, their watermark and export jobs (finance reports).
+from apps.reports.models_reports import (  # noqa: F401
+    DailyChannelSales,
+    DailyLiabilityMovement,
+    ExportJob,
+    RollupWatermark,
+)

@@ -46,6 +46,31 @@ class RollupWatermark(models.Model):
         return f"{self.name} from {self.changes_since:%Y-%m-%d %H:%M:%S}"
 
 
+class DailyLiabilityMovement(models.Model):
+    """One reporting day (settings.TIME_ZONE) × liability × currency × kind of entry of the
+    liabilities report: the sum of that day's gift card, store credit or loyalty ledger
+    entries of that kind. `apps.reports.liability_rollup` keeps the days before its
+    watermark (a django-q2 schedule, off the order path); the report reads later days live."""
+
+    day = models.DateField()
+    liability = models.CharField(max_length=16, help_text="gift_card, store_credit or loyalty.")
+    currency = models.CharField(max_length=3, blank=True, help_text="Empty for loyalty (points).")
+    kind = models.CharField(max_length=16, help_text="The ledger entries' kind (issue, redeem, earn...).")
+    total = models.BigIntegerField(help_text="Signed: minor units, or points for loyalty.")
+    entries = models.IntegerField()
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["day", "liability", "currency", "kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["day", "liability", "currency", "kind"],
+                                    name="daily_liability_movement_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.liability} {self.currency} {self.kind}"
+
+
 class ExportJobStatus(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"

@@ -1,11 +1,17 @@
 """django-q2 entry points of the finance reports: thin, each safe to run twice."""
 
+from apps.reports.liability_rollup import refresh_liability_rollup
 from apps.reports.rollup import refresh_channel_rollup
 
 
 def refresh_channel_rollup_task() -> int:
     """Every minute (a schedule): recompute the channel rollup's touched business days."""
     return refresh_channel_rollup()
+
+
+def refresh_liability_rollup_task() -> int:
+    """Every minute (a schedule): roll up the liabilities' closed days."""
+    return refresh_liability_rollup()
 
 
 def run_export_job_task(job_id: int) -> bool:

@@ -96,6 +96,17 @@ def test_every_balance_equals_its_ledger_and_none_is_negative(seeded):
     assert redeemed == -scalar("SELECT SUM(points) FROM customers_loyaltyentry WHERE kind = 'redeem'")
 
 
+def test_the_liabilities_rollup_takes_in_the_history(seeded):
+    from apps.reports.liabilities import ledger_movements, rolled_up_until
+    from apps.reports.models import DailyLiabilityMovement
+
+    rolled = set(DailyLiabilityMovement.objects.values_list("day", "liability", "currency", "kind", "total",
+                                                            "entries"))
+
+    assert len(rolled) > 30
+    assert rolled == {tuple(movement) for movement in ledger_movements(since=None, until=rolled_up_until())}
+
+
 def test_exceptions_are_tied_to_orders_and_the_recent_ones_are_open(seeded):
     items = ExceptionItem.objects.all()
     assert items.exists()
