@@ -124,8 +124,9 @@ def export_list(request):
         else:
             messages.success(request, "Export queued; its progress shows below, here or later.")
         return redirect("reports:exports")
+    (first, last), _ = _range({}, today=stores_latest_day(list_store_days_now()))
     return render(request, "reports/exports.html", {**_jobs(request), "kinds": export_jobs.KIND_LABELS,
-                                                    "tab": "exports"})
+                                                    "tab": "exports", "first": first, "last": last})
 
 
 @require_GET
@@ -138,6 +139,8 @@ def export_progress(request):
 
 def _jobs(request) -> dict:
     jobs = export_jobs.jobs_of(owner=request.user)
+    for job in jobs:
+        job.label = export_jobs.KIND_LABELS.get(job.kind, job.kind)
     return {"jobs": jobs, "running": any(job.is_running for job in jobs)}
 
 

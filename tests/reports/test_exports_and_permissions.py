@@ -45,6 +45,7 @@ def test_an_export_runs_in_the_background_and_its_file_stays(fortnight, queued):
     assert (job.status, job.done, job.total) == ("done", 7, 7)
     page = finance.get("/exports/").content.decode()
     assert f"/exports/{job.pk}/download/" in page and "every 2s" not in page
+    assert "<td>Channel report · CSV</td>" in page  # the report's name, not its code
     download = finance.get(f"/exports/{job.pk}/download/")
     rows = list(csv.DictReader(io.StringIO(b"".join(download.streaming_content).decode())))
     total = next(row for row in rows if row["day"] == "TOTAL")
@@ -112,3 +113,20 @@ def test_only_finance_and_admin_open_reports_and_exports(shop, queued, role):
 def test_the_navigation_offers_reports_to_finance_only(db):
     assert 'href="/reports/channels/"' in staff("finance").get("/").content.decode()
     assert 'href="/reports/channels/"' not in staff("customer_service").get("/").content.decode()
+
+
+def test_the_export_form_offers_the_reports_last_week(fortnight, monkeypatch):
+    """The form starts on the seven days the report pages show by default (each store's
+    business day: at 05:30 UTC on Dec 2 every store is still on Dec 1)."""
+
+    class Clock:
+        @staticmethod
+        def now():
+            from tests.reports.conftest import utc
+            return utc(2026, 12, 2, 5, 30)
+
+    monkeypatch.setattr("apps.reports.selectors.timezone", Clock)
+
+    page = staff("finance").get("/exports/").content.decode()
+
+    assert 'name="from" value="2026-11-25"' in page and 'name="to" value="2026-12-01"' in page
