@@ -7,6 +7,7 @@ from django.db import transaction
 from apps.catalog.services import upsert_modifier_group, upsert_product
 from apps.core.roles import ADMIN, ensure_roles
 from apps.demo import demo_data
+from apps.demo.cash_drawers import count_past_drawers
 from apps.inventory.enums import MovementReason
 from apps.inventory.selectors import levels_by_variant
 from apps.inventory.services import adjust_stock, upsert_location
@@ -38,6 +39,7 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo merchant ready: {len(locations)} locations, {len(variants)} variants, "
                           f"opening stock received for {received} new stock levels.")
         self._ensure_admin()
+        self._count_past_drawers()
 
     def _receive_opening_stock(self, locations, variants) -> int:
         received = 0
@@ -51,6 +53,12 @@ class Command(BaseCommand):
                              reason=MovementReason.RECEIPT, reference="opening stock", actor="seed_demo")
                 received += 1
         return received
+
+    def _count_past_drawers(self) -> None:
+        admin = get_user_model().objects.filter(username="admin").first()
+        if admin is not None:
+            counted = count_past_drawers(user=admin)
+            self.stdout.write(f"Cash drawers: {counted} past business days counted.")
 
     def _ensure_admin(self) -> None:
         User = get_user_model()
