@@ -19,4 +19,5 @@ urlpatterns = [
     path("exports/", views.export_list, name="exports"),
     path("exports/progress/", views.export_progress, name="export-progress"),
     path("exports/<int:job_id>/download/", views.export_download, name="export-download"),
+    path("exports/<int:job_id>/restart/", views.export_restart, name="export-restart"),
 ]

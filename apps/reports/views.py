@@ -10,10 +10,10 @@ from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404, redirect, render
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from apps.core import roles
-from apps.core.errors import ValidationFailed
+from apps.core.errors import Conflict, NotFound, ValidationFailed
 from apps.inventory.access import permitted_location_ids
 from apps.reports import export_jobs
 from apps.reports.files import streaming_file
@@ -135,6 +135,21 @@ def export_progress(request):
     """The jobs' progress (polled while one runs): the job rows hold it, so leaving the
     page and coming back finds it where it is."""
     return render(request, "reports/exports.html#jobs", _jobs(request))
+
+
+@require_POST
+@reports_required
+def export_restart(request, job_id: int):
+    """Start a failed or stalled export of the user's again, as a new job."""
+    try:
+        again = export_jobs.restart_export(owner=request.user, job_id=job_id)
+    except NotFound as error:
+        raise Http404(str(error)) from None
+    except Conflict as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Export #{job_id} started again as #{again.pk}; its progress shows below.")
+    return redirect("reports:exports")
 
 
 def _jobs(request) -> dict:
