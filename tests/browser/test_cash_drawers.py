@@ -15,6 +15,14 @@ DAYS = "/cash-drawers/?from=2026-11-23&to=2026-11-25"
 ROW = 'tr[data-day="2026-11-24"][data-location="OAK"]'
 
 
+def fits_a_phone(page) -> bool:
+    """At 390 px the page does not scroll sideways as a whole (the table scrolls in its card)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    width = page.evaluate("document.documentElement.scrollWidth")
+    page.set_viewport_size({"width": 1366, "height": 768})
+    return width <= 390
+
+
 @pytest.fixture
 def staff(transactional_db, shop):
     cash_sale("c1", utc(2026, 11, 24, 18), burritos=2, tip=100)  # 20.00 expected on the 24th
@@ -41,6 +49,7 @@ def test_a_manager_counts_and_recounts_the_drawer_and_finance_reads_it(page, liv
     assert page.locator(f"{ROW} [data-over-short]").inner_text() == "over $0.25"
     assert "recorded" in page.locator("#drawers .messages").inner_text()
     shoot(page, "cash-drawers-manager")
+    assert fits_a_phone(page)
 
     page.select_option("#id_location", "OAK")
     page.fill("#id_business_day", "2026-11-24")
@@ -58,4 +67,5 @@ def test_a_manager_counts_and_recounts_the_drawer_and_finance_reads_it(page, liv
     assert page.locator(f"{ROW} [data-over-short]").inner_text() == "short -$0.50"
     assert page.locator("#count-form").count() == 0
     shoot(page, "cash-drawers-finance")
+    assert fits_a_phone(page)
     assert page.outside == []
