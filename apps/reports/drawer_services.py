@@ -60,7 +60,7 @@ def set_drawer_float(*, location_id: int, amount: int, user) -> CashDrawerFloat:
     """The opening float the counts of `location_id` default to from now on (audited)."""
     location = _location_to_count(user, location_id)
     if amount < 0:
-        raise NegativeAmount("The opening float cannot be negative.", field="opening_float")
+        raise NegativeAmount("The opening float cannot be negative.", field="amount")
     with transaction.atomic():
         previous = drawer_float_of(location.pk)
         drawer_float, _ = CashDrawerFloat.objects.update_or_create(location=location,

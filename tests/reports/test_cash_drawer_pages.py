@@ -132,6 +132,10 @@ def test_the_standard_float_is_what_a_count_without_one_takes(stores):
     assert "OAK: $150.00" in page(manager)
     assert manager.post("/cash-drawers/", {"action": "float", "float-location": "BKN",
                                            "float-amount": "1.00"}).status_code == 403
+    refused = manager.post("/cash-drawers/", {"action": "float", "float-location": "OAK",
+                                              "float-amount": "-1"})
+    assert 'id="id_float-amount-error"' in refused.content.decode()
+    assert CashDrawerFloat.objects.get().amount == 15000
 
 
 def test_a_rows_count_link_fills_the_form_with_its_store_and_day(stores):
