@@ -15,7 +15,7 @@ from django.db import connection
 
 from apps.orders.enums import TenderType
 from apps.reports.enums import PayoutEntryType, ProcessorRecordKind
-from apps.returns.enums import RefundPartStatus
+from apps.returns.enums import DRAWER_PAYOUT_PREFIX, RefundPartStatus
 
 GroupKey = tuple[date, int | None, str]  # business day, location id, platform
 
@@ -28,6 +28,8 @@ CARD_METHOD_PATTERN = "CARD|CREDIT|DEBIT|SHOPIFY_PAYMENTS|STRIPE"
 # The payout lines that pay a payment or refund record out; the others (disputes,
 # adjustments) are differences of their own even when they name the payment.
 SETTLING_TYPES = (PayoutEntryType.CHARGE, PayoutEntryType.REFUND)
+# A refund part the processor gave back; cash the till paid back (a drawer payout) never
+# reached the processor, so it is no part of what Concord sold through it.
 PART_STATUSES = (RefundPartStatus.SENT, RefundPartStatus.COMPLETED)
 
 _EPOCH = date(1970, 1, 1).toordinal()
@@ -160,7 +162,8 @@ def match_tenders(*, first_day: date, last_day: date, start, end) -> TenderMatch
     `start` and `end`, the widest bounds of the locations' days) against the processor's
     records of them, wherever those fall, and the processor's records of the days."""
     params = {"start": start, "end": end, "processors": list(PROCESSORS),
-              "part_statuses": list(PART_STATUSES), "first": _days(first_day), "last": _days(last_day),
+              "part_statuses": list(PART_STATUSES), "drawer_payout": f"{DRAWER_PAYOUT_PREFIX}%",
+              "first": _days(first_day), "last": _days(last_day),
               "window_first": first_day - timedelta(days=7), "window_last": last_day + timedelta(days=7)}
     with connection.cursor() as cursor:
         cursor.execute(_MATCH_SQL, params)
@@ -224,6 +227,7 @@ WITH tender AS MATERIALIZED (
         "p.platform = ANY(%(processors)s) AND p.status <> 'voided'"
         " AND o.placed_at >= %(start)s AND o.placed_at < %(end)s",
         "rp.platform = ANY(%(processors)s) AND rp.status = ANY(%(part_statuses)s)"
+        " AND rp.reference NOT LIKE %(drawer_payout)s"
         " AND r.created_at >= %(start)s AND r.created_at < %(end)s")}) AS t
     WHERE day BETWEEN %(first)s AND %(last)s
 ),

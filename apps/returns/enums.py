@@ -17,6 +17,9 @@ class RefundPartStatus(models.TextChoices):
     FAILED = "failed", "Failed"
 
 
+# The reference of a cash part the till paid back (a drawer payout): no processor saw it.
+DRAWER_PAYOUT_PREFIX = "drawer-payout:"
+
 # Parts that no longer change the money owed: a refund whose parts are all here is done.
 SETTLED_PART_STATUSES = (RefundPartStatus.COMPLETED,)
 

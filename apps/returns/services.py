@@ -36,7 +36,7 @@ from apps.orders.exceptions import ExceedsRefundable
 from apps.orders.locks import lock_order
 from apps.orders.models import Order, OrderLine, Payment
 from apps.orders.services import LineClaim, claim_refunded, release_refunded
-from apps.returns.enums import PLATFORMS_WITH_REFUND_API, RefundPartStatus, RefundStatus
+from apps.returns.enums import DRAWER_PAYOUT_PREFIX, PLATFORMS_WITH_REFUND_API, RefundPartStatus, RefundStatus
 from apps.returns.models import Refund, RefundLine, RefundPart
 
 
@@ -417,7 +417,7 @@ def _give_back(part: RefundPart, refund: Refund, order: Order) -> None:
         _set_part(part, RefundPartStatus.COMPLETED, reference)
     elif payment.tender_type == TenderType.CASH:
         # A drawer payout: the part is its record, and the till pays it out.
-        _set_part(part, RefundPartStatus.COMPLETED, f"drawer-payout:{reference}")
+        _set_part(part, RefundPartStatus.COMPLETED, f"{DRAWER_PAYOUT_PREFIX}{reference}")
     elif payment.platform in PLATFORMS_WITH_REFUND_API and payment.reference:
         payload: topics.RefundPartPayload = {"refund_id": refund.pk, "part_id": part.pk, "order_id": order.pk,
                                              "platform": payment.platform}

@@ -22,7 +22,7 @@ from apps.reports.services import (
     record_payout,
     record_processor_payment,
 )
-from tests.reports.conftest import sale, utc
+from tests.reports.conftest import refund_at, sale, utc
 
 DAY = date(2026, 11, 24)
 TODAY = date(2026, 11, 26)  # two days later: money not paid out yet is in transit, not overdue
@@ -195,6 +195,23 @@ def test_cash_at_the_register_is_not_expected_in_a_payout(shop):
     day = the_day(shop.oak)
     assert classes(day) == {C.NON_CARD: 750}
     assert day.status == ReconciliationStatus.RECONCILED
+
+
+@pytest.mark.django_db
+def test_cash_the_till_gives_back_is_no_refund_of_the_processor(shop):
+    # A cash sale rung at Square, returned in part through Concord: the till pays it back (a
+    # drawer payout), so Square never sees that refund and nothing is missing there.
+    order = sale("OAK", "cash", utc(2026, 11, 24, 18), [("TACO", 2)])
+    processor_payment(order, fee=0, method="CASH")
+    order.payments.update(tender_type="cash")
+    refund = refund_at(order, 300, utc(2026, 11, 24, 20))
+    assert refund.parts.get().reference.startswith("drawer-payout:")
+
+    reconcile_days(first_day=DAY, last_day=DAY, today=TODAY)
+
+    day = the_day(shop.oak)
+    assert classes(day) == {C.NON_CARD: 750}
+    assert (day.sold, day.status) == (750, ReconciliationStatus.RECONCILED)
 
 
 @pytest.mark.django_db
