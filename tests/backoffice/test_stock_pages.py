@@ -32,6 +32,18 @@ def test_stock_list_filters_by_state(stores, signed_in):
     assert [(lvl.location.code, lvl.variant.sku) for lvl in low.context["page"]] == [("OAK", "SCARCE")]
 
 
+def test_the_stock_list_pages_by_code_with_next_and_previous_not_older_and_newer(stores, signed_in,
+                                                                                   monkeypatch):
+    monkeypatch.setattr("apps.inventory.views.PAGE_SIZE", 2)
+    client = signed_in("admin")
+
+    first = client.get("/stock/").content.decode()
+    second = client.get("/stock/", {"page": 2}).content.decode()
+
+    assert "Next →" in first and "Older" not in first
+    assert "← Previous" in second and "Newer" not in second
+
+
 def test_adjust_with_a_reason_writes_the_ledger(stores, signed_in):
     client = signed_in("store_manager", "OAK")
     response = client.post("/stock/OAK/BURRITO/", {"action": "change", "kind": "delta", "quantity": "-3",
