@@ -66,7 +66,10 @@ def match_customer(*, name: str = "", email: str = "", phone: str = "", platform
         return None
     for _attempt in range(MATCH_ATTEMPTS):
         # savepoint=False: inside an order's transaction this costs no round trip; alone,
-        # a customer and its identifiers still commit together.
+        # a customer and its identifiers still commit together. Safe only while nothing in
+        # here catches a database error outside a savepoint of its own (a conflict is
+        # ON CONFLICT DO NOTHING; open_exception catches its IntegrityError under one): an
+        # error that escapes reaches the caller's atomic, which rolls it back.
         with transaction.atomic(savepoint=False):
             customer = _match_once(incoming)
         if customer is not None:
