@@ -71,8 +71,8 @@ class _Journal:
         self.journal_id = f"CJ-{day.isoformat()}-{place}"
         self.lines: list[JournalLine] = []
 
-    def post(self, key: str, account: str, amount: int, memo: str) -> None:
-        if amount:
+    def post(self, key: str, account: str, amount: int, memo: str, *, keep_zero: bool = False) -> None:
+        if amount or keep_zero:
             self.lines.append(JournalLine(self.day, self.journal_id, key, account, amount, self.currency,
                                           memo))
 
@@ -161,7 +161,8 @@ def _refund_lines(location, start, end, journal) -> None:
 def _drawer_lines(location, first, last, journal) -> None:
     """Cash over/short of each counted day. Cash holds what the day's tenders and refunds
     moved; the count brings it to what the drawer held beyond its float (over: Dr Cash,
-    Cr Cash over/short; short: the reverse). A recount changes the amounts, not the ids."""
+    Cr Cash over/short; short: the reverse). A recount changes the amounts, not the ids,
+    even to 0."""
     counts = counts_in(location_ids=[location.pk], first=first, last=last)
     if not counts:
         return
@@ -172,8 +173,9 @@ def _drawer_lines(location, first, last, journal) -> None:
             ("counted", count.counted), ("float", count.opening_float), ("expected", expected.get(day, 0)))}
         memo = f"Drawer counted {money['counted']}, float {money['float']}, expected {money['expected']}"
         book = journal(day)
-        book.post("cash-count", TENDER_ACCOUNTS["cash"], difference, memo)
-        book.post("cash-over-short", OVER_SHORT, -difference, memo)
+        # Even, the lines stay (at 0): an importer keyed on their ids updates a recount to even.
+        book.post("cash-count", TENDER_ACCOUNTS["cash"], difference, memo, keep_zero=True)
+        book.post("cash-over-short", OVER_SHORT, -difference, memo, keep_zero=True)
 
 
 # What each ledger entry kind moves, against which account (the others are tenders and

@@ -160,8 +160,9 @@ def test_every_journal_balances_and_re_exports_the_same_source_ids(fortnight, st
         record_drawer_count(location_id=getattr(fortnight, code.lower()).pk, business_day=date(2026, 11, day),
                             counted=counted, opening_float=20_000, user=admin)  # over, short, even
     lines = journal_lines(first=date(2026, 11, 20), last=date(2026, 11, 30))
-    assert {line.source_id for line in lines if line.account == "Cash over/short"} == {
-        "CJ-2026-11-24-OAK/cash-over-short", "CJ-2026-11-25-BKN/cash-over-short"}
+    assert {line.source_id: line.amount for line in lines if line.account == "Cash over/short"} == {
+        "CJ-2026-11-24-OAK/cash-over-short": -125, "CJ-2026-11-25-BKN/cash-over-short": 10,
+        "CJ-2026-11-21-OAK/cash-over-short": 0}
 
     by_journal = {}
     for line in lines:
