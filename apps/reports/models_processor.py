@@ -138,7 +138,14 @@ class PayoutEntry(models.Model):
                 | Q(platform="shopify", entry_type=PayoutEntryType.ADJUSTMENT),
                 name="payout_entry_net_adds_up"),
         ]
-        indexes = [models.Index(fields=["platform", "source_payment_id"])]
+        indexes = [
+            models.Index(fields=["platform", "source_payment_id"]),
+            # The reconciliation looks up a day's disputes and adjustments: a few among
+            # hundreds of thousands of charges.
+            models.Index(fields=["processor_record"], name="payout_entry_not_settling",
+                         condition=~Q(entry_type__in=[PayoutEntryType.CHARGE, PayoutEntryType.REFUND,
+                                                      PayoutEntryType.PAYOUT])),
+        ]
         verbose_name_plural = "payout entries"
 
     def __str__(self):

@@ -241,7 +241,7 @@ def _disputes_and_adjustments(first_day: date, last_day: date, group) -> None:
     entries = PayoutEntry.objects.filter(
         processor_record__business_day__range=(first_day, last_day),
         processor_record__platform__in=PROCESSORS,
-    ).exclude(entry_type__in=(*SETTLING_TYPES, PayoutEntryType.PAYOUT)).values_list(
+    ).exclude(entry_type__in=(*SETTLING_TYPES, PayoutEntryType.PAYOUT)).order_by().values_list(
         "processor_record__business_day", "processor_record__location_id", "processor_record__platform",
         "processor_record__currency", "processor_record_id", "processor_record__order_id", "entry_type",
         "net", "payout_id", "platform_type", "platform_entry_id")
