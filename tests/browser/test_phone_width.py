@@ -69,3 +69,17 @@ def test_the_refund_forms_restock_boxes_stay_on_a_phones_screen(page, live_serve
     assert len(rights) == 2 and max(rights) <= PHONE["width"]
     assert table_scrolls is False
     assert page.get_by_label("back in stock").count() == 2  # still named for screen readers
+
+
+def test_every_section_of_the_navigation_is_in_sight_on_a_phone(page, live_server, finance_with_an_export):
+    from django.contrib.auth import get_user_model
+
+    get_user_model().objects.create_superuser("root", password=PASSWORD)
+    sign_in(page, live_server, "root")
+    page.set_viewport_size(PHONE)
+
+    links = page.locator(".nav a")
+    boxes = [links.nth(i).bounding_box() for i in range(links.count())]
+
+    assert links.count() >= 7  # the admin's sections, reports and admin among them
+    assert all(box["x"] >= 0 and box["x"] + box["width"] <= PHONE["width"] for box in boxes)
