@@ -20,6 +20,9 @@ from apps.inventory.access import permitted_location_ids
 PAGE_SIZE = 50
 ORDERS_PAGE_SIZE = 25
 LEDGER_PAGE_SIZE = 25
+# A shopper the platforms know under many ids (a new one per checkout) keeps a short card:
+# the first few show, the rest fold away.
+EXTERNAL_IDS_SHOWN = 5
 
 
 @require_GET
@@ -63,9 +66,11 @@ def customer_detail(request, customer_id: int):
     ledger = Paginator(selectors.loyalty_entries(customer_id=customer.pk),
                        LEDGER_PAGE_SIZE).get_page(request.GET.get("ledger"))
     stored_value = selectors.stored_value_of(customer_id=customer.pk)
+    external_ids = list(customer.external_ids.order_by("platform", "pk"))
     return render(request, "customers/customer_detail.html", {
         "customer": customer, "emails": customer.emails.all(), "phones": customer.phones.all(),
-        "external_ids": customer.external_ids.all(), "orders": orders, "ledger": ledger,
+        "external_ids": external_ids[:EXTERNAL_IDS_SHOWN],
+        "more_external_ids": external_ids[EXTERNAL_IDS_SHOWN:], "orders": orders, "ledger": ledger,
         "loyalty_balance": selectors.loyalty_document(customer_id=customer.pk)["balance"],
         "stored_value": stored_value, "can_merge": can_merge,
         "linked_orders": _linked_orders(ledger, stored_value, location_ids),

@@ -197,3 +197,15 @@ def test_a_long_stored_value_ledger_shows_its_latest_entries_and_says_so(ana, si
     (account,) = response.context["stored_value"]
     assert [entry.amount for entry in account.latest] == list(range(126, 101, -1))
     assert "The latest 25 of 27 entries." in response.content.decode()
+
+
+def test_a_shopper_with_many_platform_ids_keeps_a_short_card_the_rest_folded(ana, signed_in):
+    from apps.customers.models import CustomerExternalId
+
+    CustomerExternalId.objects.bulk_create(CustomerExternalId(customer=ana, platform="shopify",
+                                                              external_id=f"shop-{n}") for n in range(40))
+    html = signed_in("customer_service").get(f"/customers/{ana.pk}/").content.decode()
+
+    shown, folded = html.split('id="external-ids">')[1].split('<details id="more-external-ids">')
+    assert shown.count("shop-") == 5
+    assert "<summary>35 more</summary>" in folded and folded.split("</details>")[0].count("shop-") == 35
