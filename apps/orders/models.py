@@ -168,6 +168,11 @@ class Payment(models.Model):
                 | Q(tender_type__in=[TenderType.GIFT_CARD, TenderType.STORE_CREDIT]),
                 name="payment_account_only_on_stored_value"),
         ]
+        indexes = [
+            # A platform's webhooks and money reads find the tender by its id there (a refund
+            # names the payment it refunds): without it each was a scan of every payment.
+            models.Index(fields=["platform", "reference"], name="payment_by_platform_reference"),
+        ]
 
     def __str__(self):
         return f"{self.tender_type} {self.amount} {self.currency}"

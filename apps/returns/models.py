@@ -87,6 +87,11 @@ class RefundPart(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="refund_part_amount_positive"),
         ]
+        indexes = [
+            # A platform's refund webhooks and records find the part Concord sent by the
+            # platform's refund id: without it each was a scan of every part.
+            models.Index(fields=["platform", "reference"], name="refund_part_by_platform_ref"),
+        ]
 
     def __str__(self):
         return f"{self.amount} to payment #{self.payment_id} ({self.status})"
