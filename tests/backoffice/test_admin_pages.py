@@ -157,3 +157,17 @@ def test_a_key_names_a_channel_or_a_role_next_to_the_field(stores, signed_in):
         "channel": ["Choose the channel the key is for, or a staff role."]}
     assert both.context["form"].errors == {"role": ["Choose a channel or a staff role, not both."]}
     assert not ApiClient.objects.filter(name="X").exists()
+
+
+def test_the_audit_log_links_each_object_to_its_page(stores, signed_in):
+    from apps.core.services import record_audit
+    from tests.backoffice.conftest import record_sale
+
+    order = record_sale("OAK", external_id="r1")
+    record_audit(action="order.noted", object_type="Order", object_id=order.pk, actor_label="test")
+    record_audit(action="thing.noted", object_type="Order", object_id="not-a-number", actor_label="test")
+
+    html = signed_in("admin").get("/manage/audit/").content.decode()
+
+    assert f'<a href="/orders/{order.pk}/">Order#{order.pk}</a>' in html
+    assert "Order#not-a-number" in html  # an id no page takes stays plain text
