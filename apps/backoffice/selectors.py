@@ -265,9 +265,18 @@ def list_staff_users():
     return users
 
 
+# The exceptions that say a connection's sync needs a look; a reconciliation variance, a
+# refund to approve or to make by hand, a possible duplicate customer are work for finance
+# or customer service on a healthy connection.
+SYNC_EXCEPTION_KINDS = (
+    ExceptionKind.OVERSOLD, ExceptionKind.UNMAPPED_SKU, ExceptionKind.STOCK_DRIFT,
+    ExceptionKind.DELIVERY_FAILED, ExceptionKind.INBOUND_FAILED, ExceptionKind.OWNERSHIP_CONFLICT,
+    ExceptionKind.MANUAL_VOID_REQUIRED, ExceptionKind.ORDER_STATE_CONFLICT, ExceptionKind.REFUND_MISMATCH)
+
+
 def connection_health() -> list[dict]:
     """Each platform connection: configured or off, last success, waiting and failed work,
-    open exceptions, when it was last polled."""
+    open sync exceptions, when it was last polled."""
     from apps.connectors.config import is_configured, missing_settings
     from apps.connectors.models import PlatformConnection
 
@@ -280,7 +289,8 @@ def connection_health() -> list[dict]:
                        .annotate(value=Count("id")))
     failed = per_link(deliveries.filter(status=DeliveryStatus.FAILED).annotate(value=Count("id")))
     exceptions = {(row["platform"], row["location_code"]): row["n"] for row in ExceptionItem.objects.filter(
-        status=ExceptionStatus.OPEN).values("platform", "location_code").annotate(n=Count("id"))}
+        status=ExceptionStatus.OPEN, kind__in=SYNC_EXCEPTION_KINDS).values("platform", "location_code")
+        .annotate(n=Count("id"))}
     rows = []
     for link in PlatformConnection.objects.select_related("location").order_by("platform", "location__code"):
         key = (link.platform, link.location_id)

@@ -171,3 +171,22 @@ def test_the_audit_log_links_each_object_to_its_page(stores, signed_in):
 
     assert f'<a href="/orders/{order.pk}/">Order#{order.pk}</a>' in html
     assert "Order#not-a-number" in html  # an id no page takes stays plain text
+
+
+def test_a_connection_needs_a_look_for_its_sync_exceptions_not_finances(stores, signed_in):
+    from apps.core.services import open_exception
+
+    PlatformConnection.objects.create(platform="square", location=stores.oak, external_location_id="L1")
+    open_exception(kind="reconciliation_variance", title="square 2026-12-01: 2 unexplained",
+                   platform="square", location_code="OAK", dedupe_key="variance")
+    open_exception(kind="approval_required", title="Refund #5 needs approval", platform="square",
+                   location_code="OAK", dedupe_key="approval")
+    client = signed_in("admin")
+
+    finance_only = client.get("/manage/sync/").context["connections"]
+    open_exception(kind="delivery_failed", title="push failed", platform="square", location_code="OAK",
+                   dedupe_key="delivery")
+    with_sync_trouble = client.get("/manage/sync/").context["connections"]
+
+    assert [row["exceptions"] for row in finance_only] == [0]
+    assert [row["exceptions"] for row in with_sync_trouble] == [1]
