@@ -93,6 +93,10 @@ def liabilities_page(request):
     chart = {"labels": [day.isoformat() for day in report.days], "exponent": 2,
              "series": [{"label": line.label, "values": [line.value(balance) for balance in line.daily]}
                         for line in report.lines]}
+    for line in report.lines:
+        labels = dict(LOYALTY_MOVEMENTS if line.points else STORED_VALUE_MOVEMENTS)
+        line.shown_movements = [(labels.get(kind, kind), amount) for kind, amount in line.movements.items()
+                                if amount]
     return render(request, "reports/liabilities.html", {
         "report": report, "first": first, "last": last, "error": error, "tab": "liabilities",
         "stored_value_movements": STORED_VALUE_MOVEMENTS, "loyalty_movements": LOYALTY_MOVEMENTS,

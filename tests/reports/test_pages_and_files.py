@@ -143,6 +143,10 @@ def test_the_liabilities_files_equal_the_page(stored_value, finance):
     params = {"from": "2026-11-24", "to": "2026-11-25"}
     page = finance.get("/reports/liabilities/", params).content.decode()
     assert 'id="liabilities-total">$69.00<' in page  # 55.00 + 12.00 + 200 points at 1 cent
+    # movements by their names, only those that moved, no separator left dangling
+    gift_row = page.split('data-liability="gift_card"')[1].split("</tr>")[0]
+    assert "<small>Issued $20.00 · Redeemed as a tender " in gift_row and " · </small>" not in gift_row
+    assert "Adjusted by staff -100 pts</small>" in page.split('data-liability="loyalty"')[1]
 
     rows = list(csv.reader(io.StringIO(body_of(finance.get("/reports/liabilities/",
                                                            {**params, "format": "csv"})).decode())))
