@@ -180,6 +180,8 @@ class Delivery(models.Model):
             models.Index(fields=["platform"], condition=Q(status="failed"),
                          name="delivery_failed_by_platform"),
             models.Index(fields=["order_id"], condition=Q(order_id__isnull=False), name="delivery_by_order"),
+            # Clover's order webhook asks whether Concord sent that ticket (by the platform's id).
+            models.Index(fields=["platform", "external_ref"], name="delivery_by_platform_ref"),
         ]
         verbose_name_plural = "deliveries"
 
