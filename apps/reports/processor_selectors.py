@@ -22,6 +22,16 @@ def list_processor_records(*, first_day: date, last_day: date, platform: str | N
     return records.select_related("location").order_by("business_day", "occurred_at", "id")
 
 
+def refunded_before(*, platform: str, platform_payment_id: str, before, excluding: str) -> tuple[int, int]:
+    """What the refunds recorded of a payment before `before` gave back (amount and tip,
+    positive), the refund `excluding` aside: for a platform that shows a payment's refunded
+    total so far (Toast), one refund is that total less these."""
+    sums = ProcessorRecord.objects.filter(
+        platform=platform, platform_payment_id=platform_payment_id, kind=ProcessorRecordKind.REFUND,
+        occurred_at__lt=before).exclude(platform_id=excluding).aggregate(amount=Sum("amount"), tip=Sum("tip"))
+    return -(sums["amount"] or 0), -(sums["tip"] or 0)
+
+
 def processor_day_totals(*, first_day: date, last_day: date, platform: str | None = None) -> list[dict]:
     """Per business day, location and platform: payments and refunds (count and gross), tips,
     fees and net, as the processors recorded them."""

@@ -18,6 +18,7 @@ from apps.reports.enums import ReconciliationStatus
 from apps.reports.models import ProcessorRecord, ReconciliationDay
 from apps.reports.reconciliation import reconcile_days
 from apps.reports.services import import_deposit_file
+from apps.returns.models import RefundPart
 from tests.connectors.connector_support import control as control_at
 from tests.connectors.connector_support import drain
 from tests.connectors.test_money_readers_e2e import export, settle_money
@@ -117,3 +118,22 @@ def test_a_clover_day_reconciles_with_the_deposit_reports_fees(clover):  # noqa:
     assert all(d.status == ReconciliationStatus.RECONCILED for d in days), [by_class(d) for d in days]
     (paid,) = [d for d in days if d.paid_out]
     assert set(by_class(paid)) == {C.FEE}  # Clover reports no fee per payment: the statement's explains it
+
+
+def test_toast_pos_refunds_are_linked_to_their_parts_and_counted_once(toast):  # noqa: F811
+    # Two partial refunds of one payment at the POS: Toast shows the refunded total so far.
+    sale = control_at(toast.emulator, "POST", "sale", {
+        "location": "BKN", "lines": [{"sku": "TACO-ASADA", "quantity": 3}], "tender": {"type": "card"}})
+    toast_poller.poll(toast.link)
+    drain(toast.emulator)
+    for amount in (300, 200):
+        control_at(toast.emulator, "POST", "refund", {"order_id": sale["order_id"], "amount": amount})
+        toast_poller.poll(toast.link)
+        drain(toast.emulator)
+
+    parts = list(RefundPart.objects.order_by("id"))
+    records = list(ProcessorRecord.objects.filter(platform="toast", kind="refund").order_by("id"))
+    assert [part.amount for part in parts] == [300, 200]
+    assert [(record.refund_part_id, -record.gross) for record in records] == [(p.pk, p.amount) for p in parts]
+    (day,) = [d for d in reconcile_all() if d.platform == "toast"]
+    assert not set(by_class(day)) & {C.MISSING_IN_CONCORD, C.MISSING_AT_PROCESSOR, C.AMOUNT_MISMATCH}

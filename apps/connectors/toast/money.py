@@ -13,6 +13,7 @@ from apps.connectors.models import PlatformConnection
 from apps.connectors.services.intake import connected_link
 from apps.connectors.toast.webhooks import PLATFORM, VOIDED_PAYMENT_STATES, toast_time
 from apps.core.money import from_decimal
+from apps.reports.processor_selectors import refunded_before
 from apps.reports.services import ProcessorFact, record_processor_payment, record_processor_refund
 
 
@@ -47,15 +48,21 @@ def payment_fact(payment: dict, link: PlatformConnection, order: dict) -> Proces
 
 
 def refund_fact(payment: dict, refund: dict, link: PlatformConnection, order: dict) -> ProcessorFact:
-    """A refund made at the POS: Toast gives it no id of its own but its refund transaction."""
+    """A refund made at the POS: Toast gives it no id of its own but its refund transaction,
+    and shows the payment's refunded total so far (§2.4): this refund is that total less
+    the refunds of the payment recorded before it."""
     currency = link.location.currency
     transaction = (refund.get("refundTransaction") or {}).get("guid")
+    platform_id = f"refund:{transaction or payment['guid']}"
+    occurred_at = _moment(refund.get("refundDate") or payment.get("paidDate"))
+    amount_before, tip_before = refunded_before(platform=PLATFORM, platform_payment_id=payment["guid"],
+                                                before=occurred_at, excluding=platform_id)
     return ProcessorFact(
-        platform=PLATFORM, platform_id=f"refund:{transaction or payment['guid']}",
+        platform=PLATFORM, platform_id=platform_id,
         platform_payment_id=payment["guid"], platform_order_id=order.get("guid") or "",
-        amount=from_decimal(refund.get("refundAmount") or 0, currency),
-        tip=from_decimal(refund.get("tipRefundAmount") or 0, currency), currency=currency,
-        occurred_at=_moment(refund.get("refundDate") or payment.get("paidDate")),
+        amount=from_decimal(refund.get("refundAmount") or 0, currency) - amount_before,
+        tip=from_decimal(refund.get("tipRefundAmount") or 0, currency) - tip_before, currency=currency,
+        occurred_at=occurred_at,
         business_day=toast_day(refund.get("refundBusinessDate")),
         status=payment.get("refundStatus") or "FULL", method=payment.get("type") or "",
         card_brand=payment.get("cardType") or "", location=link.location)

@@ -81,8 +81,10 @@ def handle(event: InboundEvent) -> str:
         outcome = _record_order(event.payload)
         from apps.connectors.toast.money import record_order_payments  # it imports this module
 
+        # The POS refunds first: the processor's record of a refund links to the part they make.
+        refunds = _follow_pos_refunds(event.payload)
         outcome = f"{outcome}; {record_order_payments(event.payload)} payment record(s)"
-        return "; ".join([outcome, *_follow_pos_refunds(event.payload)])
+        return "; ".join([outcome, *refunds])
     if event.topic.startswith("stock."):
         return _record_stock(event.payload, event.headers)
     raise SkipEvent(f"nothing to do for {event.topic}")
