@@ -21,8 +21,9 @@ from apps.reports.business_day import location_day
 from apps.reports.drawer_forms import DrawerCountForm, DrawerFloatForm
 from apps.reports.exceptions import LocationNotPermitted
 from apps.reports.files import streaming_file
+from apps.reports.request_params import page_range, requested_file_format
 from apps.reports.services import record_drawer_count, set_drawer_float
-from apps.reports.views import TABLE_ROWS, _file_format, _range
+from apps.reports.views import TABLE_ROWS
 
 drawers_required = roles.capability_required(roles.VIEW_CASH_DRAWERS)
 
@@ -31,7 +32,7 @@ drawers_required = roles.capability_required(roles.VIEW_CASH_DRAWERS)
 @drawers_required
 def cash_drawers_page(request):
     params = request.POST if request.method == "POST" else request.GET
-    (first, last), error = _range(params)
+    (first, last), error = page_range(params)
     countable = list(permitted_locations(request.user, roles.COUNT_CASH_DRAWERS))
     forms = _blank_forms(request, countable)
     if request.method == "POST" and _handle_post(request, countable, forms):
@@ -39,7 +40,7 @@ def cash_drawers_page(request):
             return redirect(f"{request.path}?from={first}&to={last}")
         forms = _blank_forms(request, countable)
     days = _days(request, first, last)
-    file_format = _file_format(request) if request.method == "GET" else ""
+    file_format = requested_file_format(request.GET) if request.method == "GET" else ""
     if file_format and not error:
         return streaming_file(selectors.drawers_table(days), file_format, f"cash-drawers-{first}-{last}")
     context = {**forms, "first": first, "last": last, "error": error, "tab": "cash_drawers",

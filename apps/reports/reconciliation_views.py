@@ -18,9 +18,9 @@ from apps.reports.enums import DepositPlatform, ReconciliationClass, Reconciliat
 from apps.reports.files import streaming_file
 from apps.reports.models import ReconciliationDay
 from apps.reports.reconciliation import mark_day_reviewed, reconcile_days
+from apps.reports.request_params import page_range, requested_file_format, stores_latest_day
 from apps.reports.selectors import list_store_days_now
 from apps.reports.services import import_deposit_file
-from apps.reports.views import _file_format, _range, stores_latest_day
 
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
 reconcile_required = roles.capability_required(roles.RECONCILE)
@@ -30,8 +30,8 @@ MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 @require_GET
 @reports_required
 def reconciliation_page(request):
-    (first, last), error = _range(request.GET, today=stores_latest_day(list_store_days_now()))
-    file_format = _file_format(request)
+    (first, last), error = page_range(request.GET, today=stores_latest_day(list_store_days_now()))
+    file_format = requested_file_format(request.GET)
     if file_format and not error:
         return streaming_file(selectors.reconciliation_table(first_day=first, last_day=last), file_format,
                               f"reconciliation-{first}-{last}")
@@ -62,7 +62,7 @@ def reconciliation_day_page(request, day_id: int):
 @require_POST
 @reconcile_required
 def reconcile_range(request):
-    (first, last), error = _range(request.POST)
+    (first, last), error = page_range(request.POST)
     if error:
         messages.error(request, error)
     else:

@@ -20,34 +20,14 @@ from apps.reports.files import streaming_file
 from apps.reports.journal import journal_table
 from apps.reports.liabilities import LOYALTY_MOVEMENTS, STORED_VALUE_MOVEMENTS, liabilities
 from apps.reports.periods import report_range
+from apps.reports.request_params import page_range, requested_file_format, stores_latest_day
 from apps.reports.selectors import channel_report, list_store_days_now
 from apps.reports.tables import channel_table, liabilities_table
 
-FILE_FORMATS = ("csv", "xlsx")
 # The page's table shows this many lines at a time (a year is ~3,000); the totals, the
 # chart and the files always cover the whole range.
 TABLE_ROWS = 50
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
-
-
-def _range(params, *, today=None):
-    """The page's days; a bad range falls back to the last seven days (up to `today`) with a
-    message."""
-    try:
-        return report_range(params, required=False, today=today), None
-    except ValidationFailed as error:
-        return report_range({}, required=False, today=today), str(error)
-
-
-def stores_latest_day(store_days):
-    """The newest of the stores' current business days: the default range ends there, not on
-    a UTC date no store has reached."""
-    return max((store_day.day for store_day in store_days), default=None)
-
-
-def _file_format(request) -> str:
-    wanted = request.GET.get("format", "")
-    return wanted if wanted in FILE_FORMATS else ""
 
 
 @require_GET
@@ -55,9 +35,9 @@ def _file_format(request) -> str:
 def channel_report_page(request):
     location_ids = permitted_location_ids(request.user, roles.VIEW_REPORTS)
     store_days = list_store_days_now(location_ids)
-    (first, last), error = _range(request.GET, today=stores_latest_day(store_days))
+    (first, last), error = page_range(request.GET, today=stores_latest_day(store_days))
     report = channel_report(first=first, last=last, location_ids=location_ids)
-    file_format = _file_format(request)
+    file_format = requested_file_format(request.GET)
     if file_format and not error:
         return streaming_file(channel_table(report), file_format, f"channel-report-{first}-{last}")
     return render(request, "reports/channels.html", {
@@ -85,9 +65,9 @@ def _channel_chart(report) -> dict:
 @require_GET
 @reports_required
 def liabilities_page(request):
-    (first, last), error = _range(request.GET)
+    (first, last), error = page_range(request.GET)
     report = liabilities(first=first, last=last)
-    file_format = _file_format(request)
+    file_format = requested_file_format(request.GET)
     if file_format and not error:
         return streaming_file(liabilities_table(report), file_format, f"liabilities-{first}-{last}")
     chart = {"labels": [day.isoformat() for day in report.days], "exponent": 2,
@@ -128,7 +108,7 @@ def export_list(request):
         else:
             messages.success(request, "Export queued; its progress shows below, here or later.")
         return redirect("reports:exports")
-    (first, last), _ = _range({}, today=stores_latest_day(list_store_days_now()))
+    (first, last), _ = page_range({}, today=stores_latest_day(list_store_days_now()))
     return render(request, "reports/exports.html", {**_jobs(request), "kinds": export_jobs.KIND_LABELS,
                                                     "tab": "exports", "first": first, "last": last})
 
