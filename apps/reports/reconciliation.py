@@ -284,9 +284,14 @@ def _deposits(first_day: date, last_day: date, figures: dict[GroupKey, DayFigure
     day's card records; the statement's fees against the fees per payment."""
     card = {key: day for key, day in figures.items() if day.deposit_card_records}
     rows: dict[GroupKey, list[DepositRow]] = defaultdict(list)
+    counted: set[int] = set()
     for row in DepositRow.objects.filter(kind="payout", business_day__range=(first_day, last_day),
                                          deposit_import__platform__in=DEPOSIT_FILE_PLATFORMS) \
-            .select_related("deposit_import"):
+            .select_related("deposit_import").order_by("id"):
+        if row.payout_id is not None:
+            if row.payout_id in counted:
+                continue  # an overlapping export states a deposit already imported: paid once
+            counted.add(row.payout_id)
         rows[(row.business_day, row.location_id, row.deposit_import.platform)].append(row)
     grace = timedelta(days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
     for key in set(card) | set(rows):

@@ -185,6 +185,31 @@ def test_a_toast_deposit_file_reconciles_the_day_and_its_statement_fees(shop):
 
 
 @pytest.mark.django_db
+def test_a_deposit_in_two_overlapping_exports_is_paid_out_once(shop):
+    bkn = upsert_location(code="BKN", name="Brooklyn", timezone_name="America/New_York",
+                          business_day_starts_at=4)
+    from tests.conftest import stock
+    stock(bkn, shop.burrito, 10)
+    order = sale("BKN", "t1", utc(2026, 11, 24, 18), [("BURRITO", 2)])
+    order.payments.update(platform="toast")
+    processor_payment(order, fee=62)
+    header = (b"Location,Settled Date,Sales Date,Payment Amount,Refund Amount,Fee Amount,"
+              b"Withholding Amount,Payout Amount,Payout Status\n")
+    monday = b"Brooklyn,11/25/2026,11/24/2026,19.00,0.00,0.62,0.00,18.38,SENT\n"
+    tuesday = b"Brooklyn,11/26/2026,11/25/2026,0.00,0.00,0.00,0.00,0.00,SENT\n"
+
+    # Finance downloads Monday's Payouts Overview, then one for Monday and Tuesday.
+    assert import_deposit_file(platform="toast", name="mon.csv", content=header + monday).created
+    assert import_deposit_file(platform="toast", name="mon-tue.csv",
+                               content=header + monday + tuesday).created
+    reconcile_days(first_day=DAY, last_day=DAY, today=TODAY)
+
+    day = the_day(bkn, "toast")
+    assert (day.paid_out, classes(day)) == (1838, {C.FEE: 62})
+    assert day.status == ReconciliationStatus.RECONCILED
+
+
+@pytest.mark.django_db
 def test_cash_at_the_register_is_not_expected_in_a_payout(shop):
     order = sale("OAK", "cash", utc(2026, 11, 24, 18), [("TACO", 2)])
     processor_payment(order, fee=0, method="CASH")
