@@ -1,4 +1,4 @@
-"""Finance reports: the daily channel rollup, its watermark, and export jobs."""
+"""Finance reports: the daily channel and liabilities rollups, their watermark, and export jobs."""
 
 from django.conf import settings
 from django.db import models
