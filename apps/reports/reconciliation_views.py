@@ -6,6 +6,7 @@ writes RECONCILE (finance's own records only)."""
 from __future__ import annotations
 
 from django.contrib import messages
+from django.core.paginator import Paginator
 from django.db.models import Max, Min
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -25,6 +26,9 @@ from apps.reports.services import import_deposit_file
 reports_required = roles.capability_required(roles.VIEW_REPORTS)
 reconcile_required = roles.capability_required(roles.RECONCILE)
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
+# A day's lines a page at a time: the unexplained first (a busy day with its processor not
+# read yet has hundreds of lines, one per payment).
+DAY_LINES = 50
 
 
 @require_GET
@@ -53,8 +57,10 @@ def reconciliation_day_page(request, day_id: int):
         day = selectors.get_reconciliation_day(day_id=day_id)
     except ReconciliationDay.DoesNotExist:
         raise Http404("No such reconciliation day.") from None
+    lines = Paginator(selectors.list_reconciliation_lines(day_id=day.pk), DAY_LINES).get_page(
+        request.GET.get("page"))
     return render(request, "reports/reconciliation_day.html", {
-        "day": day, "lines": selectors.list_reconciliation_lines(day_id=day.pk), "tab": "reconciliation",
+        "day": day, "lines": lines, "tab": "reconciliation",
         "first": day.business_day, "last": day.business_day,
         "can_reconcile": roles.can(request.user, roles.RECONCILE)})
 

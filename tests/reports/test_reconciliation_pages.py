@@ -121,3 +121,22 @@ def test_a_reconciliation_export_job_writes_the_same_totals(reconciled, monkeypa
     body = b"".join(client.get(f"/exports/{job.pk}/download/").streaming_content).decode()
     total = next(row for row in csv.DictReader(io.StringIO(body)) if row["business_day"] == "TOTAL")
     assert Decimal(total["sold"]) == Decimal("24.75") and Decimal(total["unexplained"]) == Decimal("3.75")
+
+
+def test_a_days_lines_come_a_page_at_a_time_the_unexplained_first(reconciled, monkeypatch):
+    from apps.reports.models import ReconciliationLine
+
+    monkeypatch.setattr("apps.reports.reconciliation_views.DAY_LINES", 2)
+    ReconciliationLine.objects.bulk_create(
+        ReconciliationLine(day=reconciled, classification="in_transit", explained=True, amount=1, count=1,
+                           note=f"extra-{n}") for n in range(3))
+    finance = staff("finance")
+    total = reconciled.lines.count()
+
+    first = finance.get(f"/reports/reconciliation/{reconciled.pk}/")
+    pages = first.context["lines"].paginator.num_pages
+    last = finance.get(f"/reports/reconciliation/{reconciled.pk}/", {"page": pages})
+
+    assert [line.explained for line in first.context["lines"]] == [False, True]  # what to look at, first
+    assert "Next →" in first.content.decode() and "← Previous" in last.content.decode()
+    assert len(first.context["lines"]) == 2 and first.context["lines"].paginator.count == total
