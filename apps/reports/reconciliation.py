@@ -316,6 +316,28 @@ def _deposits(first_day: date, last_day: date, figures: dict[GroupKey, DayFigure
             g.add(_Line(ReconciliationClass.DEPOSIT_MISMATCH, rest, count=len(day_rows),
                         deposit_row_id=day_rows[0].pk, payout_id=day_rows[0].payout_id,
                         note="the deposit differs from the day's card money"))
+    _deposits_of_no_sales_day(first_day, last_day, counted, group)
+
+
+def _deposits_of_no_sales_day(first_day: date, last_day: date, counted: set[int], group) -> None:
+    """A deposit whose row names no single sales day (only a fee adjustment, or several
+    days' sales) is money paid out all the same: on the day it settled, the statement's
+    fees when that is all it holds, else a difference for a person to place."""
+    rows = DepositRow.objects.filter(kind="payout", business_day__isnull=True,
+                                     date__range=(first_day, last_day),
+                                     deposit_import__platform__in=DEPOSIT_FILE_PLATFORMS)
+    for row in rows.select_related("deposit_import").order_by("id"):
+        if row.payout_id is not None:
+            if row.payout_id in counted:
+                continue
+            counted.add(row.payout_id)
+        g = group((row.date, row.location_id, row.deposit_import.platform), row.currency)
+        g.paid_out += row.net
+        only_fees = row.net == -row.fee
+        g.add(_Line(ReconciliationClass.FEE if only_fees else ReconciliationClass.DEPOSIT_MISMATCH, -row.net,
+                    deposit_row_id=row.pk, payout_id=row.payout_id,
+                    note="a deposit of the statement's fees alone" if only_fees
+                    else "a deposit that names no one sales day"))
 
 
 def _unmatched_bank_lines(first_day: date, last_day: date, group) -> None:

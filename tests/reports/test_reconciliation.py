@@ -185,6 +185,22 @@ def test_a_toast_deposit_file_reconciles_the_day_and_its_statement_fees(shop):
 
 
 @pytest.mark.django_db
+def test_a_deposit_of_a_fee_adjustment_alone_is_paid_out_on_its_settled_day(shop):
+    bkn = upsert_location(code="BKN", name="Brooklyn", timezone_name="America/New_York",
+                          business_day_starts_at=4)
+    content = (b"Location,Settled Date,Sales Date,Payment Amount,Refund Amount,Fee Amount,"
+               b"Withholding Amount,Payout Amount,Payout Status\n"
+               b"Brooklyn,11/24/2026,,0.00,0.00,-1.13,0.00,1.13,SENT\n")  # Toast gives fees back
+    assert import_deposit_file(platform="toast", name="payouts.csv", content=content).created
+
+    reconcile_days(first_day=DAY, last_day=DAY, today=TODAY)
+
+    day = the_day(bkn, "toast")
+    assert (day.paid_out, classes(day)) == (113, {C.FEE: -113})
+    assert day.status == ReconciliationStatus.RECONCILED
+
+
+@pytest.mark.django_db
 def test_a_deposit_in_two_overlapping_exports_is_paid_out_once(shop):
     bkn = upsert_location(code="BKN", name="Brooklyn", timezone_name="America/New_York",
                           business_day_starts_at=4)
