@@ -47,6 +47,8 @@ def dashboard(request):
         "exceptions_by_kind": selectors.open_exceptions_by_kind(codes),
         "channels": Channel.choices,
         "can_work_exceptions": roles.can(request.user, roles.WORK_EXCEPTIONS),
+        # finance works its variances on the reconciliation page, not in the exception queue
+        "can_view_reports": roles.can(request.user, roles.VIEW_REPORTS),
     }
     template = "backoffice/dashboard.html#figures" if request.htmx else "backoffice/dashboard.html"
     return render(request, template, context)

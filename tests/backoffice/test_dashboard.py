@@ -82,3 +82,15 @@ def test_sync_health_says_what_healthz_says(stores, signed_in):
     health = response.context["health"]
     assert health["failing"] == ["no worker alive"] and health["workers_alive"] == 0
     assert 'id="health-failing">no worker alive<' in response.content.decode()
+
+
+def test_finance_follows_a_reconciliation_variance_to_the_reconciliation_page(stores, signed_in):
+    open_exception(kind="reconciliation_variance", title="square 2026-12-01", location_code="OAK",
+                   dedupe_key="variance")
+
+    finance = signed_in("finance").get("/").content.decode()
+    service = signed_in("customer_service").get("/").content.decode()
+
+    assert '<a href="/reports/reconciliation/">Reconciliation variance</a>' in finance
+    assert "/exceptions/?kind=" not in finance  # the queue is not finance's
+    assert '<a href="/exceptions/?kind=reconciliation_variance&amp;status=open">' in service
