@@ -16,7 +16,13 @@ from django_q.models import Schedule
 from openpyxl import load_workbook
 
 from apps.customers.models import Customer, LoyaltyEntry, StoredValueEntry
-from apps.customers.services import adjust_points, issue_gift_card, issue_store_credit, redeem_stored_value
+from apps.customers.services import (
+    adjust_points,
+    issue_gift_card,
+    issue_store_credit,
+    merge_customers,
+    redeem_stored_value,
+)
 from apps.reports import liability_rollup
 from apps.reports.liabilities import day_start, ledger_movements, liabilities, rolled_up_until
 from apps.reports.models import DailyLiabilityMovement
@@ -183,6 +189,21 @@ def test_the_first_run_on_empty_ledgers_rolls_up_nothing_and_sets_the_watermark(
     assert rolled_up_until() is not None and not DailyLiabilityMovement.objects.exists()
     task = "apps.reports.tasks.refresh_liability_rollup_task"
     assert Schedule.objects.filter(func=task, minutes=1).exists()
+
+
+def test_a_customer_merge_changes_no_rolled_up_day(ledgers):
+    bea = Customer.objects.create(name="Bea")
+    with written_at(utc(2026, 11, 21, 15)):
+        issue_store_credit(customer_id=bea.pk, amount=800, currency="USD")
+        adjust_points(customer_id=bea.pk, points=50, reason="welcome")
+    liability_rollup.refresh_liability_rollup(now=utc(2026, 11, 24, 12))
+    rolled = stored_days()
+
+    merge_customers(survivor_id=ledgers.ana.pk, other_id=bea.pk, actor_label="test")
+
+    assert not StoredValueEntry.objects.filter(account__customer=bea).exists()  # moved to Ana's
+    assert not LoyaltyEntry.objects.filter(account__customer=bea).exists()
+    assert stored_days() == rolled == ledger_days()
 
 
 @pytest.mark.django_db(transaction=True)
