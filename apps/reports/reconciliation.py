@@ -135,12 +135,11 @@ def reconcile_days(*, first_day: date, last_day: date, today: date | None = None
     def in_range(key: GroupKey) -> bool:
         return first_day <= key[0] <= last_day
 
-    bounds = [location_bounds(first_day, last_day, location) for location in locations.values()]
+    bounds = {location: location_bounds(first_day, last_day, location) for location in locations.values()}
     with transaction.atomic():
         with connection.cursor() as cursor:  # a month's matching sorts and hashes ~100,000 rows
             cursor.execute("SET LOCAL work_mem = '64MB'")
-        tenders = match_tenders(first_day=first_day, last_day=last_day, start=min(b[0] for b in bounds),
-                                end=max(b[1] for b in bounds))
+        tenders = match_tenders(first_day=first_day, last_day=last_day, bounds=bounds)
         for key, (currency, sold) in tenders.matched.items():
             g = group(key, currency)
             g.sold += sold

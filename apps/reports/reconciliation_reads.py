@@ -126,23 +126,29 @@ def _business_day(column: str) -> str:
 
 _LOCATIONS = ("(SELECT id, COALESCE(NULLIF(timezone, ''), 'UTC') AS tz, business_day_starts_at AS starts_at"
               " FROM inventory_location)")
+# Each location's days as instants: the tenders of the days are those between its bounds.
+_LOCATION_BOUNDS = ("(SELECT * FROM unnest(%(location_ids)s::bigint[], %(zones)s::text[],"
+                    " %(start_hours)s::int[], %(starts)s::timestamptz[], %(ends)s::timestamptz[])"
+                    " AS loc (id, tz, starts_at, start_at, end_at))")
 _TENDER_COLUMNS = "kind, id, day, location_id, platform, value, tip, order_id, payment_id"
 
 
-def _tender_sql(payment_filter: str, part_filter: str) -> str:
-    """Payments and refund parts as tenders with their business day (days since 1970)."""
+def _tender_sql(locations: str, payment_filter: str, part_filter: str) -> str:
+    """Payments and refund parts as tenders with their business day (days since 1970) and
+    one key for both (a payment's id, a refund part's id negated), as records carry it."""
     return f"""
-        SELECT 'payment' AS kind, p.id, {_business_day('o.placed_at')} AS day, o.location_id, p.platform,
-               p.amount + p.tip_amount AS value, p.tip_amount AS tip, p.order_id, p.id AS payment_id
+        SELECT 'payment' AS kind, p.id, p.id AS key, {_business_day('o.placed_at')} AS day,
+               o.location_id, p.platform, p.amount + p.tip_amount AS value, p.tip_amount AS tip, p.order_id,
+               p.id AS payment_id
         FROM orders_payment p JOIN orders_order o ON o.id = p.order_id
-             JOIN {_LOCATIONS} AS loc ON loc.id = o.location_id
+             JOIN {locations} AS loc ON loc.id = o.location_id
         WHERE {payment_filter}
         UNION ALL
-        SELECT 'refund_part', rp.id, {_business_day('r.created_at')}, o.location_id, rp.platform,
+        SELECT 'refund_part', rp.id, -rp.id, {_business_day('r.created_at')}, o.location_id, rp.platform,
                -rp.amount, 0, p.order_id, rp.payment_id
         FROM returns_refundpart rp JOIN returns_refund r ON r.id = rp.refund_id
              JOIN orders_payment p ON p.id = rp.payment_id JOIN orders_order o ON o.id = p.order_id
-             JOIN {_LOCATIONS} AS loc ON loc.id = o.location_id
+             JOIN {locations} AS loc ON loc.id = o.location_id
         WHERE {part_filter}"""
 
 
@@ -153,15 +159,23 @@ _TENDER_ID_OF_RECORD = (f"CASE WHEN pr.kind = '{ProcessorRecordKind.PAYMENT}' TH
 _RECORD_COLUMNS = ("pr.id, pr.platform, pr.location_id, pr.platform_id, pr.kind, pr.order_id, pr.gross,"
                    " pr.tip, pr.currency, pr.business_day - DATE '1970-01-01',"
                    f" {_TENDER_OF_RECORD}, {_TENDER_ID_OF_RECORD}")
-_NEAR_COLUMNS = ("n.id, n.platform, n.location_id, n.platform_id, n.kind, n.order_id, n.gross, n.tip,"
-                 " n.currency, n.day, n.tender_kind, n.tender_id")
+_KEY_OF_RECORD = (f"CASE WHEN pr.kind = '{ProcessorRecordKind.PAYMENT}' THEN pr.payment_id"
+                  f" WHEN pr.kind = '{ProcessorRecordKind.REFUND}' THEN -pr.refund_part_id END")
 
 
-def match_tenders(*, first_day: date, last_day: date, start, end) -> TenderMatch:
-    """The tenders of business days `first_day`..`last_day` (placed or refunded between
-    `start` and `end`, the widest bounds of the locations' days) against the processor's
-    records of them, wherever those fall, and the processor's records of the days."""
-    params = {"start": start, "end": end, "processors": list(PROCESSORS),
+def match_tenders(*, first_day: date, last_day: date, bounds: dict) -> TenderMatch:
+    """The tenders of business days `first_day`..`last_day` (placed or refunded within
+    `bounds`, each location's days as instants: {location: (start, end)}) against the
+    processor's records of them, wherever those fall, and the processor's records of the days."""
+    locations = list(bounds)
+    params = {"location_ids": [location.pk for location in locations],
+              "zones": [location.timezone or "UTC" for location in locations],
+              "start_hours": [location.business_day_starts_at for location in locations],
+              "starts": [bounds[location][0] for location in locations],
+              "ends": [bounds[location][1] for location in locations],
+              "start": min(start for start, _ in bounds.values()),
+              "end": max(end for _, end in bounds.values()),
+              "processors": list(PROCESSORS),
               "part_statuses": list(PART_STATUSES), "drawer_payout": f"{DRAWER_PAYOUT_PREFIX}%",
               "first": _days(first_day), "last": _days(last_day),
               "window_first": first_day - timedelta(days=7), "window_last": last_day + timedelta(days=7)}
@@ -203,7 +217,8 @@ def _tenders_of(records: list[Record], known: dict) -> dict:
     if not payments and not parts:
         return {}
     with connection.cursor() as cursor:
-        cursor.execute(_tender_sql("p.id = ANY(%(payments)s)", "rp.id = ANY(%(parts)s)"),
+        tenders_sql = _tender_sql(_LOCATIONS, "p.id = ANY(%(payments)s)", "rp.id = ANY(%(parts)s)")
+        cursor.execute(f"SELECT {_TENDER_COLUMNS} FROM ({tenders_sql}) AS t",
                        {"payments": payments, "parts": parts})
         tenders = [_tender(row) for row in cursor.fetchall()]
     return {tender.key: tender for tender in tenders}
@@ -215,39 +230,38 @@ _NO_TENDER = ("NULL::text, NULL::bigint, NULL::int, NULL::bigint, NULL::text, NU
 _NO_RECORD = ("NULL::bigint, NULL::text, NULL::bigint, NULL::text, NULL::text, NULL::bigint, NULL::bigint,"
               " NULL::bigint, NULL::text, NULL::int, NULL::text, NULL::bigint")
 
-# One statement, three kinds of rows: the exact matches summed per day ("matched"), the
-# tenders that are not an exact match ("tender"), and the records to classify one by one
+# One statement, three kinds of rows: the exact matches summed per day ("matched": a tender
+# with one record, on its day, for its amount), the tenders that are not an exact match
+# ("tender"), and the records to classify one by one
 # ("record": those of the days no exactly matched tender explains, and every record of the
 # tenders that are not an exact match, whatever its day). The processor's records are read
 # over a window a week wider than the days (a sale lands a day or two off at most); a tender
 # with no record there has its records looked up by id.
 _MATCH_SQL = f"""
 WITH tender AS MATERIALIZED (
-    SELECT * FROM ({_tender_sql(
-        "p.platform = ANY(%(processors)s) AND p.status <> 'voided'"
-        " AND o.placed_at >= %(start)s AND o.placed_at < %(end)s",
+    {_tender_sql(
+        _LOCATION_BOUNDS,
+        "p.platform = ANY(%(processors)s) AND p.status <> 'voided' AND o.placed_at >= %(start)s"
+        " AND o.placed_at < %(end)s AND o.placed_at >= loc.start_at AND o.placed_at < loc.end_at",
         "rp.platform = ANY(%(processors)s) AND rp.status = ANY(%(part_statuses)s)"
-        " AND rp.reference NOT LIKE %(drawer_payout)s"
-        " AND r.created_at >= %(start)s AND r.created_at < %(end)s")}) AS t
-    WHERE day BETWEEN %(first)s AND %(last)s
+        " AND rp.reference NOT LIKE %(drawer_payout)s AND r.created_at >= %(start)s"
+        " AND r.created_at < %(end)s AND r.created_at >= loc.start_at AND r.created_at < loc.end_at")}
 ),
 near AS MATERIALIZED (
-    SELECT {_RECORD_COLUMNS}, pr.business_day - DATE '1970-01-01' AS day, {_TENDER_OF_RECORD} AS tender_kind,
-           {_TENDER_ID_OF_RECORD} AS tender_id
+    SELECT pr.id, {_KEY_OF_RECORD} AS key, pr.business_day - DATE '1970-01-01' AS day, pr.location_id,
+           pr.platform, pr.gross, pr.currency
     FROM reports_processorrecord pr
     WHERE pr.business_day BETWEEN %(window_first)s AND %(window_last)s AND pr.platform = ANY(%(processors)s)
 ),
-mine AS (
-    SELECT tender_kind, tender_id, count(*) AS records, min(currency) AS currency, sum(gross) AS gross,
-           min(day) = max(day) AND min(location_id) = max(location_id) AND min(platform) = max(platform)
-               AS one_group, min(day) AS day, min(location_id) AS location_id, min(platform) AS platform
-    FROM near WHERE tender_kind IS NOT NULL GROUP BY tender_kind, tender_id
+several AS MATERIALIZED (  -- tenders with more than one record: each checked in Python
+    SELECT key FROM near WHERE key IS NOT NULL GROUP BY key HAVING count(*) > 1
 ),
 checked AS MATERIALIZED (
-    SELECT t.*, m.currency, coalesce(m.records, 0) AS records,
-           coalesce(m.one_group AND m.day = t.day AND m.location_id = t.location_id
-                    AND m.platform = t.platform AND m.gross = t.value, false) AS exact
-    FROM tender t LEFT JOIN mine m ON m.tender_kind = t.kind AND m.tender_id = t.id
+    SELECT t.*, n.currency, n.id IS NOT NULL OR s.key IS NOT NULL AS has_records,
+           coalesce(n.day = t.day AND n.location_id = t.location_id AND n.platform = t.platform
+                    AND n.gross = t.value AND s.key IS NULL, false) AS exact
+    FROM tender t LEFT JOIN several s ON s.key = t.key
+         LEFT JOIN near n ON n.key = t.key AND s.key IS NULL
 )
 SELECT 'matched', min(currency)::text, NULL::bigint, day, location_id, platform::text, sum(value)::bigint,
        NULL::bigint, NULL::bigint, NULL::bigint, {_NO_RECORD}
@@ -255,20 +269,20 @@ FROM checked WHERE exact GROUP BY day, location_id, platform
 UNION ALL
 SELECT 'tender', {_TENDER_COLUMNS}, {_NO_RECORD} FROM checked WHERE NOT exact
 UNION ALL
-SELECT 'record', {_NO_TENDER}, {_NEAR_COLUMNS}
-FROM near n
+SELECT 'record', {_NO_TENDER}, {_RECORD_COLUMNS}
+FROM near n JOIN reports_processorrecord pr ON pr.id = n.id
 WHERE n.day BETWEEN %(first)s AND %(last)s
-  AND NOT EXISTS (SELECT 1 FROM checked c WHERE c.exact AND c.kind = n.tender_kind AND c.id = n.tender_id)
+  AND NOT EXISTS (SELECT 1 FROM checked c WHERE c.exact AND c.key = n.key)
 UNION ALL
-SELECT 'record', {_NO_TENDER}, {_NEAR_COLUMNS}
-FROM near n JOIN checked c ON c.kind = n.tender_kind AND c.id = n.tender_id
+SELECT 'record', {_NO_TENDER}, {_RECORD_COLUMNS}
+FROM near n JOIN checked c ON c.key = n.key JOIN reports_processorrecord pr ON pr.id = n.id
 WHERE NOT c.exact AND n.day NOT BETWEEN %(first)s AND %(last)s
 UNION ALL
 SELECT 'record', {_NO_TENDER}, {_RECORD_COLUMNS}
 FROM checked c JOIN reports_processorrecord pr
      ON (c.kind = 'payment' AND pr.kind = '{ProcessorRecordKind.PAYMENT}' AND pr.payment_id = c.id)
      OR (c.kind = 'refund_part' AND pr.kind = '{ProcessorRecordKind.REFUND}' AND pr.refund_part_id = c.id)
-WHERE c.records = 0
+WHERE NOT c.has_records
 """
 
 

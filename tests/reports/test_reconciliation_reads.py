@@ -1,11 +1,12 @@
 """The reconciliation's reads match inside Postgres and send back only what needs a line of
 its own; these hold the cases the exact-match sums must not swallow."""
 
-from datetime import date, timedelta
+from datetime import date
 
 import pytest
 
-from apps.reports.business_day import location_day
+from apps.inventory.models import Location
+from apps.reports.business_day import location_bounds, location_day
 from apps.reports.enums import ReconciliationClass as C
 from apps.reports.reconciliation import reconcile_days
 from apps.reports.reconciliation_reads import match_tenders
@@ -19,13 +20,17 @@ DAY = date(2026, 11, 24)
 pytestmark = pytest.mark.django_db
 
 
+def all_bounds(day, shop):
+    return {location: location_bounds(day, day, location) for location in Location.objects.all()}
+
+
 def test_exact_matches_come_back_as_one_sum_per_day_and_the_rest_as_rows(shop):
     exact = sale("OAK", "exact", utc(2026, 11, 24, 18), [("BURRITO", 1)])
     other = sale("OAK", "other", utc(2026, 11, 24, 19), [("TACO", 2)])
     processor_payment(exact, fee=30)
     processor_payment(other, fee=20, amount=700)  # the processor took 50 less
 
-    found = match_tenders(first_day=DAY, last_day=DAY, start=utc(2026, 11, 24), end=utc(2026, 11, 26))
+    found = match_tenders(first_day=DAY, last_day=DAY, bounds=all_bounds(DAY, shop))
 
     assert found.matched == {(DAY, shop.oak.pk, "square"): ("USD", 950)}
     assert list(found.tenders) == [("payment", other.payments.get().pk)]
@@ -57,8 +62,7 @@ def test_a_refund_the_processor_recorded_nets_out_of_the_day_it_was_given(shop):
         occurred_at=refund.created_at, status="COMPLETED", method="CARD", location=shop.oak))
     day = location_day(refund.created_at, shop.oak)
 
-    found = match_tenders(first_day=day, last_day=day, start=refund.created_at - timedelta(days=1),
-                          end=refund.created_at + timedelta(days=1))
+    found = match_tenders(first_day=day, last_day=day, bounds=all_bounds(day, shop))
     assert found.matched == {(day, shop.oak.pk, "square"): ("USD", -500)}
     assert not found.tenders and not found.records
 
