@@ -16,7 +16,9 @@ PAGES = [
     ("Cash drawers", "reports:cash-drawers", roles.VIEW_CASH_DRAWERS),
     ("Admin", "backoffice:manage-users", roles.ADMINISTER),
 ]
-SECTIONS = ("/manage/", "/reports/")
+# A section with several pages (its tabs) stays lit on each of them: the admin's, and the
+# reports' (the exports are one of their tabs, under /exports/).
+SECTIONS = {"/manage/": ("/manage/",), "/reports/": ("/reports/", "/exports/")}
 
 
 def navigation(request) -> dict:
@@ -29,8 +31,7 @@ def navigation(request) -> dict:
         if not roles.can(user, capability):
             continue
         url = reverse(url_name)
-        # A section with several pages (its tabs) stays lit on each of them.
-        section = next((prefix for prefix in SECTIONS if url.startswith(prefix)), url)
+        section = next((pages for prefix, pages in SECTIONS.items() if url.startswith(prefix)), (url,))
         active = request.path == url if url == "/" else request.path.startswith(section)
         items.append({"label": label, "url": url, "active": active})
     return {"nav_items": items, "role_label": ", ".join(sorted(roles.roles_of(user))) or "no role"}

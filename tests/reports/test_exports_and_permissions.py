@@ -115,6 +115,14 @@ def test_the_navigation_offers_reports_to_finance_only(db):
     assert 'href="/reports/channels/"' not in staff("customer_service").get("/").content.decode()
 
 
+def test_the_reports_section_stays_lit_on_the_exports_tab(db):
+    finance = staff("finance")
+
+    for path in ("/reports/channels/", "/reports/liabilities/", "/exports/"):
+        lit = [item["label"] for item in finance.get(path).context["nav_items"] if item["active"]]
+        assert lit == ["Reports"], path
+
+
 def test_the_export_form_offers_the_reports_last_week(fortnight, monkeypatch):
     """The form starts on the seven days the report pages show by default (each store's
     business day: at 05:30 UTC on Dec 2 every store is still on Dec 1)."""
