@@ -3,11 +3,10 @@ and midnight UTC), partial refunds at the register on the day or later, a return
 another store through Concord, disputes and fee adjustments, settled step by step on each
 platform's own schedule, made at the emulators over HTTP and brought into Concord the way
 production does (webhooks, polls, the money readers, the Toast export imported), for Square,
-Shopify Payments and Toast. Whatever
-the history, every day's classified lines add up to its difference (sold - paid out), no
-day is left unexplained, the fees, cash, chargebacks, adjustments and money in transit are
-what the platform made them, and the reconciliation's and the channel report's CSV and
-XLSX totals equal the page's figures to the cent.
+Shopify Payments and Toast. Whatever the history, every day's classified lines add up to its
+difference (sold - paid out), no day is left unexplained, the fees, cash, chargebacks,
+adjustments and money in transit are what the platform made them, and the reconciliation's
+and the channel report's CSV and XLSX totals equal the page's figures to the cent.
 
 Each example starts from emptied emulators and an emptied Concord (the demo merchant and
 its mappings kept)."""
