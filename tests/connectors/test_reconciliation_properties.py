@@ -195,9 +195,11 @@ def play(driver: Driver, history: dict) -> Played:
     for index, sale in enumerate(played.rung):
         at = when(sale["at"])
         events.append((at, 0, lambda index=index, sale=sale, at=at: ring(driver, played, index, at, sale)))
-    for each in history["refunds"] + history["troubles"]:
+    for number, each in enumerate(history["refunds"] + history["troubles"]):
         index = each["sale"] % len(history["sales"])
-        at = min(when(history["sales"][index]["at"]) + timedelta(minutes=each["after"]), latest)
+        # Never two at the same instant (a platform's versions of an order differ in time).
+        at = min(when(history["sales"][index]["at"]) + timedelta(minutes=each["after"], seconds=number),
+                 latest - timedelta(seconds=10 - number))
         events.append((at, 1, lambda each=each, index=index, at=at: after_sale(driver, played, index, each,
                                                                                 at)))
     for spec in history["settles"]:
