@@ -224,7 +224,7 @@ class OrderExchangesApi(APIView):
             s422="`required`, `invalid`, `unknown_field`, `invalid_body`, `min_value`, `max_value`, "
                  "`unknown_location`, `unknown_sku`, `currency_mismatch`, `nothing_to_restock`, "
                  "`tenders_mismatch` (the tenders must pay the new total less the returned value: "
-                 "`total`, `credit`, `to_pay` and the `tendered` sent), "
+                 "`total`, `credit`, `to_pay` and `tendered`, the credit counted), "
                  "`idempotency_key_missing`, `idempotency_key_reused`")},
         parameters=[IDEMPOTENCY_KEY, location_header(201), replayed_header(201)],
         description="201 with the refund (its exchange-credit parts completed at once), the new order "

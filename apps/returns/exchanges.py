@@ -78,15 +78,17 @@ def exchange_order(*, order_id: int, returned: Sequence[ReturnLineInput], new_or
 def _difference_mismatch(error: TendersMismatch, *, new_total: int, credit: int, currency: str
                          ) -> TendersMismatch:
     """The new order's mismatch told as the exchange's: its tenders include the credit the
-    caller never sent, so say what the returned goods cover and what is left to pay."""
-    tendered = error.extra["tendered"]["amount"] - credit
+    caller never sent, so say what the returned goods cover and what is left to pay. `total`
+    and `tendered` stay as the new order's (the credit counted), so total - tendered is still
+    what is missing; `credit` and `to_pay` are added."""
+    tendered = error.extra["tendered"]["amount"]
 
     def amount(value: int) -> str:
         return f"{money.decimal_string(value, currency)} {currency}"
 
     return TendersMismatch(
         f"The returned goods pay {amount(credit)} of the new order's {amount(new_total)}: the tenders "
-        f"must pay the other {amount(new_total - credit)}, not {amount(tendered)}.", field="tenders",
+        f"must pay the other {amount(new_total - credit)}, not {amount(tendered - credit)}.", field="tenders",
         extra={name: {"amount": value, "currency": currency} for name, value in (
             ("total", new_total), ("credit", credit), ("to_pay", new_total - credit),
             ("tendered", tendered))})
