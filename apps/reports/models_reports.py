@@ -94,11 +94,12 @@ class ExportJob(models.Model):
     error = models.TextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     started_at = models.DateTimeField(null=True, blank=True)
-    progressed_at = models.DateTimeField(null=True, blank=True,
-                                         help_text="The running job's last sign of life: started or moved on.")
+    progressed_at = models.DateTimeField(
+        null=True, blank=True, help_text="The running job's last sign of life: started or moved on.")
     finished_at = models.DateTimeField(null=True, blank=True)
-    restarted_as = models.OneToOneField("self", null=True, blank=True, on_delete=models.SET_NULL,
-                                        related_name="restart_of", help_text="The job that ran this one again.")
+    restarted_as = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="restart_of",
+        help_text="The job that ran this one again.")
 
     class Meta:
         ordering = ["-id"]
