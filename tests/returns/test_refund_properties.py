@@ -64,9 +64,11 @@ def place(phone, *, lines, order_discount, draw) -> Order:
                        key=f"p{next(_keys)}")
     total = probe.json()["errors"][0]["total"]["amount"]
     card = issue_gift_card(amount=5000, currency="USD")
-    on_card = draw(st.integers(0, min(total, 5000)))
-    points = draw(st.integers(0, min(total - on_card, 300)))
-    cash = draw(st.integers(0, total - on_card - points))
+    # Shares (percent) rather than amounts: the total comes from the database, and a draw
+    # whose bounds changed between a run and its replay is a flaky strategy to Hypothesis.
+    on_card = min(total, 5000) * draw(st.integers(0, 100)) // 100
+    points = min(total - on_card, 300) * draw(st.integers(0, 100)) // 100
+    cash = (total - on_card - points) * draw(st.integers(0, 100)) // 100
     tenders = [t for t in (
         {"type": "gift_card", "code": card.code, "amount": usd(on_card)} if on_card else None,
         {"type": "loyalty", "points": points} if points else None,
