@@ -63,6 +63,15 @@ def refund_at(order, amount, at):
 
 
 @pytest.fixture
+def queued(monkeypatch, settings, tmp_path):
+    """Tasks queued, to be run by the test as a worker would."""
+    settings.EXPORTS_ROOT = tmp_path / "exports"
+    calls = []
+    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: calls.append((func, args)))
+    return calls
+
+
+@pytest.fixture
 def fortnight(shop):
     return make_fortnight(shop)
 

@@ -19,15 +19,6 @@ pytestmark = pytest.mark.django_db
 RANGE = {"from": "2026-11-24", "to": "2026-11-25"}
 
 
-@pytest.fixture
-def queued(monkeypatch, settings, tmp_path):
-    """Tasks queued, to be run by the test as a worker would."""
-    settings.EXPORTS_ROOT = tmp_path / "exports"
-    calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: calls.append((func, args)))
-    return calls
-
-
 def finance_user(username="fin"):
     user, _ = create_staff_user(username=username, role="finance", location_codes=[], password="pw-pw-pw-pw")
     return user

@@ -17,15 +17,6 @@ pytestmark = pytest.mark.django_db
 RANGE = {"from": "2026-11-24", "to": "2026-11-25"}
 
 
-@pytest.fixture
-def queued(monkeypatch, settings, tmp_path):
-    """Tasks queued by a page, to be run by the test as a worker would."""
-    settings.EXPORTS_ROOT = tmp_path / "exports"
-    calls = []
-    monkeypatch.setattr("django_q.tasks.async_task", lambda func, *args, **kw: calls.append((func, args)))
-    return calls
-
-
 def test_an_export_runs_in_the_background_and_its_file_stays(fortnight, queued):
     rollup.refresh_channel_rollup()
     finance = staff("finance")
