@@ -659,6 +659,19 @@ def finance(db):
     return staff("finance", "fin-eprop")
 
 
+def assert_the_history_reconciles(afresh, history, *, platform: str, store: str) -> None:
+    """Play the history at the platform from its baseline, reconcile, and hold every check."""
+    driver, baseline, finance = afresh
+    baseline.restore(driver.emulator)
+
+    played = play(driver, history)
+    days, first, last = reconcile(played)
+
+    assert_every_cent_is_explained(days, platform, driver.expected(Location.objects.get(code=store)))
+    assert_the_channel_report_counts_the_history(played, first, last)
+    assert_files_equal_the_page(finance, first, last)
+
+
 @pytest.fixture
 def square_afresh(square, finance):  # noqa: F811
     square.refund_settle_s = 0.01
@@ -668,15 +681,7 @@ def square_afresh(square, finance):  # noqa: F811
 @EXAMPLES
 @given(history=histories)
 def test_square_days_reconcile_to_the_cent_whatever_happens(square_afresh, history):
-    driver, baseline, finance = square_afresh
-    baseline.restore(driver.emulator)
-
-    played = play(driver, history)
-    days, first, last = reconcile(played)
-
-    assert_every_cent_is_explained(days, "square", driver.expected(Location.objects.get(code="OAK")))
-    assert_the_channel_report_counts_the_history(played, first, last)
-    assert_files_equal_the_page(finance, first, last)
+    assert_the_history_reconciles(square_afresh, history, platform="square", store="OAK")
 
 
 @pytest.fixture
@@ -687,15 +692,7 @@ def toast_afresh(toast, finance):  # noqa: F811
 @EXAMPLES
 @given(history=histories)
 def test_toast_days_reconcile_to_the_cent_with_their_imported_deposits(toast_afresh, history):
-    driver, baseline, finance = toast_afresh
-    baseline.restore(driver.emulator)
-
-    played = play(driver, history)
-    days, first, last = reconcile(played)
-
-    assert_every_cent_is_explained(days, "toast", driver.expected(Location.objects.get(code="BKN")))
-    assert_the_channel_report_counts_the_history(played, first, last)
-    assert_files_equal_the_page(finance, first, last)
+    assert_the_history_reconciles(toast_afresh, history, platform="toast", store="BKN")
 
 
 @pytest.fixture
@@ -706,12 +703,4 @@ def shopify_afresh(shopify, finance):  # noqa: F811
 @EXAMPLES
 @given(history=histories)
 def test_shopify_days_reconcile_to_the_cent_with_their_payouts(shopify_afresh, history):
-    driver, baseline, finance = shopify_afresh
-    baseline.restore(driver.emulator)
-
-    played = play(driver, history)
-    days, first, last = reconcile(played)
-
-    assert_every_cent_is_explained(days, "shopify", driver.expected(Location.objects.get(code="OAK")))
-    assert_the_channel_report_counts_the_history(played, first, last)
-    assert_files_equal_the_page(finance, first, last)
+    assert_the_history_reconciles(shopify_afresh, history, platform="shopify", store="OAK")
