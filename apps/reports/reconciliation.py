@@ -284,13 +284,9 @@ def _deposits(first_day: date, last_day: date, figures: dict[GroupKey, DayFigure
     card = {key: day for key, day in figures.items() if day.deposit_card_records}
     rows: dict[GroupKey, list[DepositRow]] = defaultdict(list)
     counted: set[int] = set()
-    for row in DepositRow.objects.filter(kind="payout", business_day__range=(first_day, last_day),
-                                         deposit_import__platform__in=DEPOSIT_FILE_PLATFORMS) \
-            .select_related("deposit_import").order_by("id"):
-        if row.payout_id is not None:
-            if row.payout_id in counted:
-                continue  # an overlapping export states a deposit already imported: paid once
-            counted.add(row.payout_id)
+    stated = DepositRow.objects.filter(kind="payout", business_day__range=(first_day, last_day),
+                                       deposit_import__platform__in=DEPOSIT_FILE_PLATFORMS)
+    for row in _once_per_payout(stated, counted):
         rows[(row.business_day, row.location_id, row.deposit_import.platform)].append(row)
     grace = timedelta(days=settings.RECONCILIATION_PAYOUT_GRACE_DAYS)
     for key in set(card) | set(rows):
@@ -318,6 +314,17 @@ def _deposits(first_day: date, last_day: date, figures: dict[GroupKey, DayFigure
     _deposits_of_no_sales_day(first_day, last_day, counted, group)
 
 
+def _once_per_payout(rows, counted: set[int]):
+    """The deposit rows, a payout stated twice (overlapping exports) kept once: `counted`
+    holds the payouts already taken, across calls."""
+    for row in rows.select_related("deposit_import").order_by("id"):
+        if row.payout_id is not None:
+            if row.payout_id in counted:
+                continue
+            counted.add(row.payout_id)
+        yield row
+
+
 def _deposits_of_no_sales_day(first_day: date, last_day: date, counted: set[int], group) -> None:
     """A deposit whose row names no single sales day (only a fee adjustment, or several
     days' sales) is money paid out all the same: on the day it settled, the statement's
@@ -325,11 +332,7 @@ def _deposits_of_no_sales_day(first_day: date, last_day: date, counted: set[int]
     rows = DepositRow.objects.filter(kind="payout", business_day__isnull=True,
                                      date__range=(first_day, last_day),
                                      deposit_import__platform__in=DEPOSIT_FILE_PLATFORMS)
-    for row in rows.select_related("deposit_import").order_by("id"):
-        if row.payout_id is not None:
-            if row.payout_id in counted:
-                continue
-            counted.add(row.payout_id)
+    for row in _once_per_payout(rows, counted):
         g = group((row.date, row.location_id, row.deposit_import.platform), row.currency)
         g.paid_out += row.net
         only_fees = row.net == -row.fee

@@ -28,8 +28,8 @@ CARD_METHOD_PATTERN = "CARD|CREDIT|DEBIT|SHOPIFY_PAYMENTS|STRIPE"
 # The payout lines that pay a payment or refund record out; the others (disputes,
 # adjustments) are differences of their own even when they name the payment.
 SETTLING_TYPES = (PayoutEntryType.CHARGE, PayoutEntryType.REFUND)
-# A refund part the processor gave back; cash the till paid back (a drawer payout) never
-# reached the processor, so it is no part of what Concord sold through it.
+# Refund parts the processor gave back. Cash the till paid back (a part whose reference
+# starts with DRAWER_PAYOUT_PREFIX) never reached the processor and is left out too.
 PART_STATUSES = (RefundPartStatus.SENT, RefundPartStatus.COMPLETED)
 
 _EPOCH = date(1970, 1, 1).toordinal()
